@@ -1,0 +1,115 @@
+"""Image URLs of a book -> local, verified images in the cache, or the reason each one failed.
+
+`localize` looks every distinct URL up once: `data:` URIs are decoded, refused addresses and
+local paths fail without a request, the cache answers next, then the mirror folder, then the
+network (unless offline), several requests at once.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..manifest import ImageSettings
+from .cache import CacheEntry, ImageCache
+from .fetch import Fetcher, FetchFailure
+from .process import ImageRejected, inspect
+from .urls import refuse_reason
+
+MAX_DATA_URI = 5 * 1024 * 1024
+WORKERS = 8
+
+
+@dataclass(frozen=True)
+class LocalImage:
+    url: str
+    sha256: str
+    type: str
+    width: int
+    height: int
+    origin: str  # fetched | cached | mirror | inline
+
+
+@dataclass(frozen=True)
+class Localized:
+    images: dict  # url -> LocalImage
+    failed: dict  # url -> reason
+
+    def count(self, origin: str) -> int:
+        return sum(1 for i in self.images.values() if i.origin == origin)
+
+
+def localize(urls, settings: ImageSettings, cache: ImageCache, offline: bool = False,
+             progress: Callable[[], None] | None = None) -> Localized:
+    urls = list(dict.fromkeys(urls))
+    fetcher = None if offline else Fetcher(settings.timeout, settings.max_bytes, settings.allow_hosts)
+
+    def one(url: str):
+        try:
+            return url, _localize_one(url, settings, cache, fetcher)
+        except (FetchFailure, ImageRejected) as exc:
+            return url, str(exc)
+        finally:
+            if progress:
+                progress()
+
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            results = list(pool.map(one, urls))
+    finally:
+        if fetcher:
+            fetcher.close()
+    return Localized(images={u: r for u, r in results if isinstance(r, LocalImage)},
+                     failed={u: r for u, r in results if isinstance(r, str)})
+
+
+def _localize_one(url: str, settings: ImageSettings, cache: ImageCache, fetcher: Fetcher | None) -> LocalImage:
+    if url.startswith("data:"):
+        return _inline(url, settings, cache)
+    if reason := refuse_reason(url, settings.allow_hosts):
+        raise FetchFailure(reason)
+    if entry := cache.lookup(url):
+        return LocalImage(url, entry.sha256, entry.type, entry.width, entry.height, "cached")
+    data, final_url, origin = _from_mirror(url, settings.mirror), url, "mirror"
+    if data is None:
+        if fetcher is None:
+            raise FetchFailure("offline (not in the cache)")
+        fetched = fetcher.fetch(url)
+        data, final_url, origin = fetched.data, fetched.final_url, "fetched"
+    info = inspect(data, settings.max_pixels)
+    sha = cache.put(data)
+    cache.record(CacheEntry(url=url, final_url=final_url, type=info.type, size=len(data), sha256=sha,
+                            width=info.width, height=info.height,
+                            fetched_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+    return LocalImage(url, sha, info.type, info.width, info.height, origin)
+
+
+def _inline(url: str, settings: ImageSettings, cache: ImageCache) -> LocalImage:
+    m = re.match(r"data:([\w/+.-]*)((?:;[\w=.-]+)*?)(;base64)?,(.*)$", url, re.S)
+    if not m:
+        raise ImageRejected("malformed data: URI")
+    if len(m.group(4)) > MAX_DATA_URI * 4 // 3 + 4:
+        raise ImageRejected(f"data: URI larger than {MAX_DATA_URI // 2**20} MB")
+    try:
+        data = base64.b64decode(m.group(4), validate=False) if m.group(3) else urllib.parse.unquote_to_bytes(m.group(4))
+    except ValueError:
+        raise ImageRejected("malformed data: URI") from None
+    info = inspect(data, settings.max_pixels)
+    return LocalImage(url, cache.put(data), info.type, info.width, info.height, "inline")
+
+
+def _from_mirror(url: str, mirror: Path | None) -> bytes | None:
+    """A local copy laid out like a web mirror: MIRROR/host/path."""
+    if mirror is None:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    relative = Path(parts.hostname or "_") / urllib.parse.unquote(parts.path).lstrip("/")
+    candidate = (mirror / relative).resolve()
+    if not candidate.is_relative_to(mirror.resolve()) or not candidate.is_file():
+        return None
+    return candidate.read_bytes()

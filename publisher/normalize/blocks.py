@@ -1,0 +1,308 @@
+"""A sanitized tree -> a tree of proper blocks: paragraphs, figures with captions, lists, code.
+
+Feeds mix text, <br>, divs and images freely. Here divs are flattened into the blocks they
+hold, loose text and text between <br>s become paragraphs, each image outside a table or list
+becomes a <figure>, a centred short paragraph right under a figure becomes its <figcaption>,
+and empty paragraphs, list items and wrappers disappear. Output satisfies XHTML content models.
+"""
+from __future__ import annotations
+
+import copy
+import re
+
+from lxml import etree
+
+from .clean import unwrap
+
+BLOCK_LEVEL = {"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "dl", "pre", "figure", "table", "hr"}
+INLINE_TAGS = {"a", "strong", "em", "code", "kbd", "samp", "var", "sub", "sup", "u", "s", "del", "ins", "mark",
+               "small", "abbr", "q", "ruby", "rt", "rp"}
+BLANK = re.compile(r"^[\s\u00a0\u200b\u200c\u200d\u2060\ufeff\u3000]*$")
+MAX_CAPTION = 80
+
+
+def structure(body: etree._Element) -> etree._Element:
+    """Rebuild `body` as blocks, in place; return it."""
+    _strip_invisible(body)
+    for el in list(body.iter(*INLINE_TAGS)):
+        if any(d.tag in BLOCK_LEVEL or d.tag in ("div", "li", "figcaption") for d in el.iterdescendants()):
+            unwrap(el)
+    _fix_figures(body)
+    _fix_lists(body)
+    _fix_pre(body)
+    _fix_headings(body)
+    for container in [body] + list(body.iter("blockquote", "li", "td", "th", "dd")):
+        if container is body or container.tag == "blockquote" or container.find("div") is not None \
+                or any(c.tag in BLOCK_LEVEL for c in container):
+            _blockify(container, always=container.tag in ("blockquote",) or container is body)
+    _hoist_images(body)
+    _bind_captions(body)
+    _drop_empty(body)
+    for el in body.iter():
+        el.attrib.pop("data-pub-centred", None)
+    return body
+
+
+def _strip_invisible(body) -> None:
+    for el in body.iter():
+        if el.text and "\u200b" in el.text:
+            el.text = el.text.replace("\u200b", "").replace("\ufeff", "")
+        if el.tail and "\u200b" in el.tail:
+            el.tail = el.tail.replace("\u200b", "").replace("\ufeff", "")
+
+
+def _nodes(el) -> list:
+    """Detach `el`'s content as a list of strings and elements (tails split off)."""
+    out = [el.text] if el.text else []
+    el.text = None
+    for child in list(el):
+        tail, child.tail = child.tail, None
+        el.remove(child)
+        out.append(child)
+        if tail:
+            out.append(tail)
+    return out
+
+
+def _paragraph(run: list, centred: bool):
+    """A <p> from inline nodes, or None when they hold nothing visible."""
+    if not any(not isinstance(n, str) and n.tag != "br" or isinstance(n, str) and not BLANK.match(n) for n in run):
+        return None
+    while run and (isinstance(run[-1], str) and BLANK.match(run[-1]) or not isinstance(run[-1], str) and run[-1].tag == "br"):
+        run.pop()
+    p = etree.Element("p")
+    if centred:
+        p.set("data-pub-centred", "1")
+    last = None
+    for node in run:
+        if isinstance(node, str):
+            if last is None:
+                p.text = (p.text or "") + node
+            else:
+                last.tail = (last.tail or "") + node
+        else:
+            p.append(node)
+            last = node
+    if p.text:
+        p.text = p.text.lstrip()
+    return p
+
+
+def _flatten(el, centred: bool) -> list:
+    blocks, run = [], []
+
+    def flush():
+        p = _paragraph(run, centred)
+        if p is not None:
+            blocks.append(p)
+        run.clear()
+
+    for node in _nodes(el):
+        if isinstance(node, str):
+            run.append(node)
+        elif node.tag == "div":
+            flush()
+            blocks += _flatten(node, centred or bool(node.get("data-pub-centred")))
+        elif node.tag == "br":
+            flush()
+        elif node.tag in BLOCK_LEVEL:
+            flush()
+            if node.tag == "p" and centred:
+                node.set("data-pub-centred", "1")
+            blocks.append(node)
+        else:
+            run.append(node)
+    flush()
+    return blocks
+
+
+def _blockify(container, always: bool) -> None:
+    blocks = _flatten(container, bool(container.get("data-pub-centred")))
+    for block in blocks:
+        container.append(block)
+    if not always and len(blocks) == 1 and blocks[0].tag == "p":
+        unwrap(blocks[0])  # a list item or cell with a single paragraph stays inline
+
+
+def _fix_figures(body) -> None:
+    for figure in list(body.iter("figure")):
+        imgs = list(figure.iter("img"))
+        if not imgs:
+            figure.tag = "div"
+            continue
+        caption = next(iter(figure.iter("figcaption")), None)
+        text = " ".join("".join(caption.itertext()).split()) if caption is not None else ""
+        for child in list(figure):
+            figure.remove(child)
+        figure.text = None
+        for img in imgs:
+            img.tail = None
+            figure.append(img)
+        if text:
+            etree.SubElement(figure, "figcaption").text = text
+
+
+def _fix_lists(body) -> None:
+    """Lists hold only <li>: stray content (a list pasted inside a list) goes into an item."""
+    for lst in list(body.iter("ul", "ol")):
+        if lst.text and not BLANK.match(lst.text):
+            li = etree.Element("li")
+            li.text, lst.text = lst.text, None
+            lst.insert(0, li)
+        lst.text = None
+        for child in list(lst):
+            if child.tag != "li":
+                previous = child.getprevious()
+                if previous is not None and previous.tag == "li":
+                    previous.append(child)
+                else:
+                    li = etree.Element("li")
+                    child.addprevious(li)
+                    li.append(child)
+            elif child.tail and not BLANK.match(child.tail):
+                extra = etree.Element("li")
+                extra.text, child.tail = child.tail, None
+                child.addnext(extra)
+            else:
+                child.tail = None
+    for dl in list(body.iter("dl")):
+        for child in list(dl):
+            if child.tag not in ("dt", "dd"):
+                child.tag = "dd" if child.tag in ("p", "li") else child.tag
+                if child.tag not in ("dt", "dd"):
+                    dd = etree.Element("dd")
+                    child.addprevious(dd)
+                    dd.append(child)
+
+
+def _fix_pre(body) -> None:
+    for pre in list(body.iter("pre")):
+        for br in list(pre.iter("br")):
+            br.tail = "\n" + (br.tail or "")
+            unwrap(br) if len(br) else br.drop_tag()
+        for el in list(pre.iterdescendants()):
+            if el.tag not in ("code", "strong", "em", "sub", "sup", "kbd", "samp", "var"):
+                unwrap(el)
+
+
+def _fix_headings(body) -> None:
+    for h in list(body.iter("h2", "h3", "h4", "h5", "h6")):
+        for el in list(h.iter("br", "img")):
+            el.tail = " " + (el.tail or "")
+            el.drop_tag() if el.tag == "br" else None
+        for el in list(h.iter("strong")):
+            unwrap(el)  # headings are bold already; nested <strong> only adds noise
+        if h.text:
+            h.text = h.text.lstrip(" \u00a0\t\n")
+        if BLANK.match("".join(h.itertext())) and h.find(".//img") is None:
+            h.getparent().remove(h) if not h.tail else setattr(h, "tag", "p")
+
+
+def _split_at(block, node):
+    """Copies of `block` holding what comes before and after its descendant `node`."""
+    path, current = [], node
+    while current is not block:
+        parent = current.getparent()
+        path.append(parent.index(current))
+        current = parent
+    path.reverse()
+    before, after = copy.deepcopy(block), copy.deepcopy(block)
+    cur = before
+    for depth, index in enumerate(path):
+        children = list(cur)
+        for child in children[index + 1:]:
+            cur.remove(child)
+        if depth == len(path) - 1:
+            target = children[index]
+            target.tail = None
+            cur.remove(target)
+        else:
+            children[index].tail = None
+            cur = children[index]
+    cur = after
+    for depth, index in enumerate(path):
+        children = list(cur)
+        cur.text = None
+        for child in children[:index]:
+            cur.remove(child)
+        if depth == len(path) - 1:
+            tail = children[index].tail
+            cur.remove(children[index])
+            cur.text = tail
+        else:
+            cur = children[index]
+    return before, after
+
+
+def _has_content(el) -> bool:
+    return el.find(".//img") is not None or not BLANK.match("".join(el.itertext()))
+
+
+def _hoist_images(body) -> None:
+    """Every image in a paragraph becomes a figure of its own, between the paragraph's halves."""
+    while True:
+        img = next((i for i in body.iter("img") if i.getparent() is not None
+                    and next(i.iterancestors("figure", "table", "li", "dd", "dt", "h2", "h3", "h4", "h5", "h6", "pre"), None) is None
+                    and next(i.iterancestors("p"), None) is not None), None)
+        if img is None:
+            break
+        block = next(img.iterancestors("p"))
+        before, after = _split_at(block, img)
+        figure = etree.Element("figure")
+        img.tail = None
+        figure.append(img)
+        parts = [x for x in (before, figure, after) if x is figure or _has_content(x)]
+        if block.get("data-pub-centred") and after in parts:
+            parts[parts.index(after)].set("data-pub-centred", "1")
+        parent = block.getparent()
+        index = parent.index(block)
+        tail, block.tail = block.tail, None
+        parent.remove(block)
+        for offset, part in enumerate(parts):
+            part.tail = None
+            parent.insert(index + offset, part)
+        parts[-1].tail = tail
+    for img in list(body.iter("img")):
+        parent = img.getparent()
+        if parent is body or parent.tag == "blockquote":
+            figure = etree.Element("figure")
+            img.addprevious(figure)
+            figure.tail, img.tail = img.tail, None
+            figure.append(img)
+
+
+def _bind_captions(body) -> None:
+    for figure in list(body.iter("figure")):
+        if figure.find("figcaption") is not None:
+            continue
+        nxt = figure.getnext()
+        if (nxt is not None and nxt.tag == "p" and nxt.get("data-pub-centred") and nxt.find(".//img") is None
+                and 0 < len("".join(nxt.itertext()).strip()) <= MAX_CAPTION):
+            caption = etree.SubElement(figure, "figcaption")
+            caption.text = nxt.text
+            for child in list(nxt):
+                caption.append(child)
+            figure.tail = nxt.tail
+            nxt.getparent().remove(nxt)
+
+
+def _drop_empty(body) -> None:
+    for el in reversed(list(body.iter("p", "li", "strong", "em", "span", "blockquote", "a", "dd", "dt", "h4", "h5", "h6"))):
+        if el.getparent() is None or el.find(".//img") is not None or el.find(".//br") is not None and el.tag != "p":
+            continue
+        if BLANK.match("".join(el.itertext())):
+            if el.tag in ("strong", "em", "span", "a"):
+                unwrap(el)
+            else:
+                tail = el.tail
+                parent = el.getparent()
+                previous = el.getprevious()
+                parent.remove(el)
+                if tail and not BLANK.match(tail):
+                    if previous is not None:
+                        previous.tail = (previous.tail or "") + tail
+                    else:
+                        parent.text = (parent.text or "") + tail
+    for strong in list(body.iter("strong")):
+        if strong.getparent() is not None and next(strong.iterancestors("strong"), None) is not None:
+            unwrap(strong)

@@ -1,0 +1,135 @@
+"""The recipe of a build: manifest -> sources -> episodes -> images -> book -> files -> report.
+
+    load_manifest   series.toml -> Manifest
+    read_source     each episode file -> SourceEpisode
+    normalize       SourceEpisode -> Episode (clean XHTML, sections)
+    localize        every image URL -> cached image, or the reason it failed
+    build_book      Manifest + Episodes + images -> Book
+    BACKENDS        Book -> EPUB, PDF (screen, press), handouts
+    write_report    what happened -> OUTDIR/report.json
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .book import Book, build_book
+from .errors import Problem, PublisherError
+from .images import Localized, localize
+from .images.cache import ImageCache
+from .manifest import Manifest, load_manifest, slugify
+from .normalize import Episode, normalize
+from .render.epub import write_epub
+from .render.pdf import write_book_pdf, write_handout
+from .report import ImageFailure, Report, Timings, write_report
+from .sources import order_sources, read_source
+from .themes import Theme, load_theme
+
+FORMATS = ("epub", "pdf", "print", "handouts")
+DEFAULT_FORMATS = ("epub", "pdf")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    outdir: Path | None = None
+    strict: bool = False
+    offline: bool = False
+    cache_root: Path | None = None
+
+
+class StrictFailure(PublisherError):
+    category = "strict"
+
+
+def build_time() -> dt.datetime:
+    """SOURCE_DATE_EPOCH when set (reproducible builds), else now; UTC, whole seconds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def load_episodes(manifest: Manifest, timings: Timings) -> list[Episode]:
+    with timings("parse"):
+        sources = order_sources([read_source(path) for path in manifest.episodes], manifest.order)
+    with timings("normalize"):
+        return [normalize(s, f"e{i:03d}", manifest.images.unwrap, manifest.language) for i, s in enumerate(sources, 1)]
+
+
+def image_failures(episodes: list[Episode], localized: Localized) -> tuple[ImageFailure, ...]:
+    return tuple(ImageFailure(url, str(e.source.path), localized.failed[url])
+                 for e in episodes for url in e.image_urls if url in localized.failed)
+
+
+def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int], None] | None = None) -> Report:
+    manifest = load_manifest(series)
+    timings = Timings()
+    outdir = Path(options.outdir) if options.outdir else Path("output") / manifest.slug
+    cache = ImageCache(options.cache_root)
+    episodes = load_episodes(manifest, timings)
+    urls = list(dict.fromkeys(u for e in episodes for u in e.image_urls))
+    done = [0]
+
+    def tick():
+        done[0] += 1
+        if progress:
+            progress("images", done[0], len(urls))
+
+    with timings("images"):
+        localized = localize(urls, manifest.images, cache, offline=options.offline, progress=tick)
+    failures = image_failures(episodes, localized)
+    warnings = [w for e in episodes for w in e.warnings]
+    warnings += [Problem("image", f"image not available: {f.url} ({f.reason})", f.episode) for f in failures]
+    if options.strict and failures:
+        listed = "; ".join(f"{f.url} ({f.reason})" for f in failures[:20])
+        raise StrictFailure(f"--strict: {len(failures)} image(s) failed: {listed}", manifest.path)
+    with timings("book"):
+        book = build_book(manifest, episodes, localized, build_time())
+        theme = load_theme(manifest.theme, manifest.root)
+    outdir.mkdir(parents=True, exist_ok=True)
+    outputs = []
+    for fmt in options.formats:
+        with timings(fmt):
+            written, problems = BACKENDS[fmt](book, outdir, theme, cache, progress)
+        outputs += written
+        warnings += problems
+    report = Report(series=manifest.title, outputs=tuple(outputs), fetched=localized.count("fetched"),
+                    cached=localized.count("cached") + localized.count("mirror") + localized.count("inline"),
+                    images_total=len(urls), failed=failures, warnings=tuple(warnings), timings=dict(timings.stages))
+    write_report(report, outdir)
+    return report
+
+
+def _epub(book: Book, outdir: Path, theme: Theme, cache: ImageCache, progress):
+    path = outdir / f"{book.manifest.slug}.epub"
+    write_epub(book, path, theme, cache)
+    return [path], []
+
+
+def _pdf(book: Book, outdir: Path, theme: Theme, cache: ImageCache, progress):
+    path = outdir / f"{book.manifest.slug}.pdf"
+    return [path], write_book_pdf(book, path, theme, cache, press=False)
+
+
+def _print(book: Book, outdir: Path, theme: Theme, cache: ImageCache, progress):
+    path = outdir / f"{book.manifest.slug}-print.pdf"
+    return [path], write_book_pdf(book, path, theme, cache, press=True)
+
+
+def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, progress):
+    paths = []
+    for i, chapter in enumerate(book.chapters, 1):
+        path = outdir / "handouts" / f"{i:03d}-{slugify(chapter.title)[:40]}.pdf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_handout(chapter, book, path, theme, cache)
+        paths.append(path)
+        if progress:
+            progress("handouts", i, len(book.chapters))
+    return paths, []
+
+
+BACKENDS = {"epub": _epub, "pdf": _pdf, "print": _print, "handouts": _handouts}

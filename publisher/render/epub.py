@@ -1,0 +1,164 @@
+"""Book -> EPUB 3 file (with an NCX for EPUB 2 readers), via ebooklib, byte-reproducible.
+
+Recipe: metadata, cover, title page, one XHTML document per episode (from the theme's
+template), images prepared for e-readers, nav and NCX nested to `[epub] toc-depth`,
+landmarks; then ebooklib writes to memory and we re-zip with `mimetype` first and stored,
+fixed timestamps and images stored uncompressed, and rename the file into place.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+
+from ebooklib import epub
+
+from ..book import Asset, Book, Chapter
+from ..images.cache import ImageCache, atomic_write
+from ..images.process import ImageInfo, for_epub
+from ..normalize import TocEntry
+from ..themes import Theme
+from .cover import make_cover
+
+EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/svg+xml": ".svg"}
+
+
+class _Document(epub.EpubHtml):
+    """An XHTML document we render completely ourselves (ebooklib would re-parse it as HTML
+    and drop the <head>, body attributes and epub:type)."""
+
+    def get_content(self, default=None):
+        return self.content
+
+
+def chapter_file(chapter: Chapter) -> str:
+    return f"{chapter.key}.xhtml"
+
+
+def byline(chapter: Chapter) -> str:
+    parts = [chapter.author, chapter.date.strftime("%Y-%m-%d") if chapter.date else ""]
+    return " · ".join(p for p in parts if p)
+
+
+def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
+    eb = epub.EpubBook()
+    _metadata(eb, book)
+    cover = book.manifest.cover.read_bytes() if book.manifest.cover else make_cover(
+        book.title, book.subtitle, len(book.chapters), book.authors)
+    cover_name = "images/cover" + (Path(book.manifest.cover).suffix.lower() if book.manifest.cover else ".jpg")
+    eb.set_cover(cover_name, cover, create_page=True)
+    css = epub.EpubItem(uid="style", file_name="style/book.css", media_type="text/css", content=theme.css("epub.css").encode())
+    eb.add_item(css)
+
+    title = _Document(uid="titlepage", file_name="title.xhtml", title=book.title, lang=book.language)
+    title.content = theme.render("epub/title.xhtml", book=book).encode()
+    eb.add_item(title)
+    docs = []
+    for chapter in book.chapters:
+        doc = _Document(uid=chapter.key, file_name=chapter_file(chapter), title=chapter.title, lang=chapter.lang)
+        body = chapter.body_with(lambda key: f"images/{key}{EXT[_image_type(book.assets[key], book, cache)]}")
+        doc.content = theme.render("epub/chapter.xhtml", chapter=chapter, body=body, byline=byline(chapter)).encode()
+        eb.add_item(doc)
+        docs.append(doc)
+    for asset in book.assets.values():
+        data, media_type = epub_image(asset, book, cache)
+        eb.add_item(epub.EpubImage(uid=f"img-{asset.key}", file_name=f"images/{asset.key}{EXT[media_type]}",
+                                   media_type=media_type, content=data))
+
+    eb.toc = [_toc_item(c, book.manifest.epub.toc_depth) for c in book.chapters]
+    eb.add_item(epub.EpubNcx())
+    nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title="目录")
+    eb.add_item(nav)
+    eb.spine = ["cover", title, nav] + docs
+    eb.guide = [{"type": "cover", "href": "cover.xhtml", "title": "封面"},
+                {"type": "title-page", "href": "title.xhtml", "title": "扉页"},
+                {"type": "toc", "href": "nav.xhtml", "title": "目录"}]
+    if docs:
+        eb.guide.append({"type": "text", "href": docs[0].file_name, "title": "正文"})
+    buffer = io.BytesIO()
+    epub.write_epub(buffer, eb, {"epub3_pages": False, "mtime": book.modified.astimezone(dt.timezone.utc),
+                                 "raise_exceptions": True, "landmark_title": "导览"})
+    atomic_write(path, _reproducible_zip(buffer.getvalue(), book.modified))
+
+
+def _metadata(eb: epub.EpubBook, book: Book) -> None:
+    eb.set_identifier(book.identifier)
+    eb.set_title(book.title)
+    eb.set_language(book.language)
+    for i, author in enumerate(book.authors, 1):
+        eb.add_author(author, uid=f"creator{i}")
+    m = book.manifest
+    if m.publisher:
+        eb.add_metadata("DC", "publisher", m.publisher)
+    description = m.description or (f"{book.title}：{book.subtitle}" if book.subtitle else book.title) + \
+        f"，共 {len(book.chapters)} 篇。"
+    eb.add_metadata("DC", "description", description)
+    for subject in book.subjects:
+        eb.add_metadata("DC", "subject", subject)
+    eb.add_metadata(None, "meta", book.title, {"property": "belongs-to-collection", "id": "collection"})
+    eb.add_metadata(None, "meta", "series", {"refines": "#collection", "property": "collection-type"})
+    has_images = bool(book.assets)
+    access = [("schema:accessMode", "textual")] + ([("schema:accessMode", "visual")] if has_images else [])
+    access += [("schema:accessModeSufficient", "textual"), ("schema:accessibilityFeature", "structuralNavigation"),
+               ("schema:accessibilityFeature", "tableOfContents"), ("schema:accessibilityFeature", "readingOrder"),
+               ("schema:accessibilityHazard", "none"),
+               ("schema:accessibilitySummary",
+                "文字内容完整，含章节导航与目录；图片有图注或替代文本时一并提供。"
+                "Text with structural navigation and a table of contents; images carry alternative text where the source gave a caption.")]
+    for prop, value in access:
+        eb.add_metadata(None, "meta", value, {"property": prop})
+
+
+def _toc_item(chapter: Chapter, depth: int):
+    href = chapter_file(chapter)
+    link = epub.Link(href, chapter.title, f"toc-{chapter.key}")
+    if depth < 2 or not chapter.toc:
+        return link
+    return (epub.Section(chapter.title, href), [_section(e, href, depth) for e in chapter.toc])
+
+
+def _section(entry: TocEntry, href: str, depth: int):
+    link = epub.Link(f"{href}#{entry.id}", entry.title, f"toc-{entry.id}")
+    if depth < 3 or not entry.children:
+        return link
+    return (epub.Section(entry.title, f"{href}#{entry.id}"), [_section(c, href, depth) for c in entry.children])
+
+
+def _derived_key(asset: Asset, book: Book) -> str:
+    s = book.manifest.epub
+    return f"epub-{asset.sha256}-{s.max_image}-{s.jpeg_quality}"
+
+
+def epub_image(asset: Asset, book: Book, cache: ImageCache) -> tuple[bytes, str]:
+    """The e-reader copy of an asset, made once and kept in the cache's derived folder."""
+    key = _derived_key(asset, book)
+    for media_type, ext in EXT.items():
+        derived = cache.derived(key + ext)
+        if derived.is_file():
+            return derived.read_bytes(), media_type
+    s = book.manifest.epub
+    data, media_type = for_epub(cache.read(asset.sha256), ImageInfo(asset.type, asset.width, asset.height),
+                                s.max_image, s.jpeg_quality)
+    atomic_write(cache.derived(key + EXT[media_type]), data)
+    return data, media_type
+
+
+def _image_type(asset: Asset, book: Book, cache: ImageCache) -> str:
+    return epub_image(asset, book, cache)[1]
+
+
+def _reproducible_zip(data: bytes, modified: dt.datetime) -> bytes:
+    """Re-zip: mimetype first and stored, fixed timestamps, images stored, text deflated."""
+    stamp = max(modified.astimezone(dt.timezone.utc), dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)).timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        names = zin.namelist()
+        order = ["mimetype"] + sorted(n for n in names if n != "mimetype")
+        for name in order:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.external_attr = 0o644 << 16
+            stored = name == "mimetype" or name.lower().endswith((".jpg", ".jpeg", ".png", ".gif"))
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            zout.writestr(info, zin.read(name))
+    return out.getvalue()
