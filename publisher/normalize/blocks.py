@@ -27,6 +27,7 @@ def structure(body: etree._Element) -> etree._Element:
     for el in list(body.iter(*INLINE_TAGS)):
         if any(d.tag in BLOCK_LEVEL or d.tag in ("div", "li", "figcaption") for d in el.iterdescendants()):
             unwrap(el)
+    _fix_tables(body)
     _fix_figures(body)
     _fix_lists(body)
     _fix_pre(body)
@@ -122,6 +123,40 @@ def _blockify(container, always: bool) -> None:
         container.append(block)
     if not always and len(blocks) == 1 and blocks[0].tag == "p":
         unwrap(blocks[0])  # a list item or cell with a single paragraph stays inline
+
+
+TABLE_PARTS = ("caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "td", "th")
+
+
+def _fix_tables(body) -> None:
+    """Table parts outside a table (literal '<tr>' in a post's text) are unwrapped; inside
+    one, rows hold only cells and stray text goes into a cell."""
+    for el in list(body.iter(*TABLE_PARTS)):
+        if next(el.iterancestors("table"), None) is None:
+            el.tail = " " + (el.tail or "")
+            unwrap(el) if el.tag != "col" else el.getparent().remove(el)
+    for table in body.iter("table"):
+        for el in [table] + list(table.iter("thead", "tbody", "tfoot", "tr")):
+            allowed = ("td", "th") if el.tag == "tr" else ("tr",) if el.tag != "table" else ("caption", "colgroup", "thead", "tbody", "tfoot", "tr")
+            if el.text and not BLANK.match(el.text):
+                cell = etree.Element("td" if el.tag == "tr" else "caption")
+                cell.text = el.text
+                el.insert(0, cell)
+            el.text = None
+            for child in list(el):
+                if child.tail and not BLANK.match(child.tail) and el.tag == "tr":
+                    extra = etree.Element("td")
+                    extra.text = child.tail
+                    child.addnext(extra)
+                child.tail = None
+                if child.tag not in allowed:
+                    wrapper = etree.Element("td" if el.tag == "tr" else "tr")
+                    child.addprevious(wrapper)
+                    if el.tag != "tr":
+                        wrapper = etree.SubElement(wrapper, "td")
+                    wrapper.append(child)
+        if table.find(".//td") is None and table.find(".//th") is None:
+            table.tag = "div"
 
 
 def _fix_figures(body) -> None:

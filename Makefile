@@ -1,0 +1,36 @@
+# Two commands (see README):
+#   make demo   fresh machine -> .venv with publisher -> series/product-stories built into output/
+#   make test   the same set-up, then the test suite
+PYTHON ?= python3
+VENV := .venv
+SAMPLE := series/product-stories
+# What Debian lacks for us: CJK fonts, HarfBuzz subsetting (WeasyPrint's fast font subsetter),
+# a CMYK profile for PDF/X (ghostscript), poppler and qpdf for reading PDFs back in tests.
+DEBS := fonts-noto-cjk libharfbuzz-subset0 ghostscript poppler-utils qpdf
+
+.PHONY: demo test system venv clean
+
+demo: venv
+	$(VENV)/bin/publisher build $(SAMPLE) -f epub -f pdf -f print -f handouts -o output/product-stories
+
+test: venv
+	$(VENV)/bin/python -m pytest -q
+
+system:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: system $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf output .pytest_cache
