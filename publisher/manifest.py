@@ -176,7 +176,7 @@ def _check_keys(data: dict, schema: dict, prefix: tuple[str, ...], report) -> No
     for key, value in data.items():
         if key not in allowed:
             guess = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
-            hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(sorted(schema))}"
+            hint = f"; did you mean '{'.'.join(prefix + (guess[0],))}'?" if guess else f"; known keys: {', '.join(sorted(schema))}"
             report(prefix + (key,), f"unknown key '{'.'.join(prefix + (key,))}'{hint}")
         elif key in schema and (isinstance(value, bool) or not isinstance(value, schema[key][0])):
             report(prefix + (key,), f"'{'.'.join(prefix + (key,))}' must be {schema[key][1]}, not {value!r}")

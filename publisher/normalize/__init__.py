@@ -15,7 +15,7 @@ from ..errors import Problem
 from ..images.urls import unwrap_url
 from ..sources import SourceEpisode
 from .blocks import BLANK, structure
-from .clean import clean, parse
+from .clean import clean, parse, unwrap
 
 CREDIT = re.compile(r"本文由\s*[@＠]\s*([^\s，,。]+?)\s*(?:原创|授权)?\s*(?:发布|首发|投稿)")
 CREDIT_LINE = re.compile(r"^\s*(本文由\s*[@＠]|题图来自|图片来自|封面图来自|来源[:：]|原文链接|作者[:：])")
@@ -173,4 +173,4 @@ def _fix_links(body, key: str) -> None:
         if target:
             a.set("href", "#" + target)
         else:
-            del a.attrib["href"]
+            unwrap(a)

@@ -33,14 +33,17 @@ def structure(body: etree._Element) -> etree._Element:
     _fix_pre(body)
     _fix_headings(body)
     for container in [body] + list(body.iter("blockquote", "li", "td", "th", "dd")):
-        if container is body or container.tag == "blockquote" or container.find("div") is not None \
-                or any(c.tag in BLOCK_LEVEL for c in container):
+        if container is body or container.tag == "blockquote" or container.find("div") is not None:
             _blockify(container, always=container.tag in ("blockquote",) or container is body)
+    for div in list(body.iter("div")):
+        unwrap(div)  # what blockify left is inside headings, paragraphs or captions: inline only
     _hoist_images(body)
     _bind_captions(body)
     _drop_empty(body)
     for el in body.iter():
         el.attrib.pop("data-pub-centred", None)
+        if el.attrib.pop("data-pub-embed", None):
+            el.set("class", "embed")
     return body
 
 
@@ -214,7 +217,7 @@ def _fix_pre(body) -> None:
     for pre in list(body.iter("pre")):
         for br in list(pre.iter("br")):
             br.tail = "\n" + (br.tail or "")
-            unwrap(br) if len(br) else br.drop_tag()
+            unwrap(br)
         for el in list(pre.iterdescendants()):
             if el.tag not in ("code", "strong", "em", "sub", "sup", "kbd", "samp", "var"):
                 unwrap(el)
@@ -224,7 +227,8 @@ def _fix_headings(body) -> None:
     for h in list(body.iter("h2", "h3", "h4", "h5", "h6")):
         for el in list(h.iter("br", "img")):
             el.tail = " " + (el.tail or "")
-            el.drop_tag() if el.tag == "br" else None
+            if el.tag == "br":
+                unwrap(el)
         for el in list(h.iter("strong")):
             unwrap(el)  # headings are bold already; nested <strong> only adds noise
         if h.text:

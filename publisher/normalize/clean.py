@@ -21,6 +21,8 @@ DROP = {"script", "style", "noscript", "template", "svg", "math", "button", "for
         "meta", "link", "base", "head", "title", "canvas", "map", "area", "dialog", "param", "track",
         "datalist", "output", "progress", "meter", "portal", "slot", "xml"}
 EMBEDS = {"iframe", "video", "audio"}
+# Void in HTML5 but not to libxml2, which nests what follows inside them: drop the tag only.
+VOID = {"embed", "param", "track", "source", "area", "base", "link", "meta", "input", "keygen", "wbr", "col"}
 RENAME = {"b": "strong", "i": "em", "h1": "h2", "tt": "code", "strike": "s", "cite": "em", "dfn": "em"}
 BLOCKS = {"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "pre",
           "figure", "figcaption", "table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th", "hr",
@@ -38,13 +40,18 @@ CENTRED = re.compile(r"text-align\s*:\s*center", re.I)
 HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 MAX_DEPTH = 200
+# Structural tags written as text right after an opening bracket, as in "有序列表（<ol><li>）":
+# an author talking about markup, not markup. Left alone, such a "<ul>" swallows the rest
+# of the post into a list item (seen in woshipm posts).
+LITERAL_TAGS = re.compile(r"(?<=[（(【「“‘\"'])((?:<(?:[0-9][a-z0-9]*|ul|ol|li|dl|dt|dd|tr|td|th|table|thead|tbody|tfoot"
+                          r"|div|p|h[1-6]|html|body|head)>)+)", re.I)
 
 
 def parse(body: str) -> etree._Element:
     """Parse a post's body leniently; raise LimitError past the nesting limit."""
     parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
                                   default_doctype=False, recover=True, huge_tree=False)
-    text = INVALID_XML.sub("", body)
+    text = LITERAL_TAGS.sub(lambda m: m.group(1).replace("<", "&lt;").replace(">", "&gt;"), INVALID_XML.sub("", body))
     doc = lxml.html.document_fromstring(f"<html><body>{text}</body></html>", parser=parser)
     if any("Excessive depth" in e.message for e in parser.error_log):
         raise LimitError(f"markup is nested more than {MAX_DEPTH} levels deep")
@@ -88,9 +95,28 @@ def _drop(el) -> None:
 
 
 def unwrap(el) -> None:
-    """Replace an element by its content."""
-    if el.getparent() is not None:
-        el.drop_tag()
+    """Replace an element by its content (text, children and tail stay in place)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    index = parent.index(el)
+    previous = el.getprevious()
+    if el.text:
+        if previous is None:
+            parent.text = (parent.text or "") + el.text
+        else:
+            previous.tail = (previous.tail or "") + el.text
+    children = list(el)
+    tail, el.tail = el.tail, None
+    for offset, child in enumerate(children):
+        parent.insert(index + 1 + offset, child)
+    if tail:
+        last = children[-1] if children else previous
+        if last is None:
+            parent.text = (parent.text or "") + tail
+        else:
+            last.tail = (last.tail or "") + tail
+    parent.remove(el)
 
 
 def _drop_chrome(body) -> None:
@@ -99,7 +125,10 @@ def _drop_chrome(body) -> None:
             _drop(el)
             continue
         cls = el.get("class") or ""
-        if (el.tag in DROP or "support-author" in cls or "copy-code-btn" in cls
+        if el.tag in VOID and el.tag != "col":
+            el.attrib.clear()
+            unwrap(el)
+        elif (el.tag in DROP or "support-author" in cls or "copy-code-btn" in cls
                 or HIDDEN.search(el.get("style") or "") or el.get("hidden") is not None
                 or el.get("aria-hidden") == "true" and el.tag != "img"):
             _drop(el)
@@ -115,9 +144,10 @@ def _embeds_to_links(body) -> None:
         if m := re.match(r"https?://(?:www\.)?youtube(?:-nocookie)?\.com/embed/([\w-]+)", src):
             src = f"https://www.youtube.com/watch?v={m.group(1)}"
         if src.lower().startswith(("http:", "https:")):
-            p = etree.Element("p", {"class": "embed"})
+            p = etree.Element("p", {"data-pub-embed": "1"})
             a = etree.SubElement(p, "a", href=src)
-            a.text = {"audio": "音频", "video": "视频"}.get(el.tag, "嵌入内容") + "：" + src
+            video = el.tag == "video" or re.search(r"youtube|youtu\.be|vimeo|bilibili|v\.qq\.com|youku", src)
+            a.text = ("视频" if video else "音频" if el.tag == "audio" else "嵌入内容") + "：" + src
             p.tail = el.tail
             el.getparent().replace(el, p)
         else:
@@ -173,7 +203,8 @@ def _unwrap_layout_tables(body) -> None:
 
 def _clean_element(el) -> None:
     tag = RENAME.get(el.tag, el.tag)
-    el.tag = tag
+    if tag != el.tag:
+        el.tag = tag
     if tag not in ALLOWED:
         centred = el.get("data-pub-centred")
         if tag in ("div", "section", "article", "main", "header", "footer", "aside", "center", "nav") \
@@ -188,7 +219,7 @@ def _clean_element(el) -> None:
         return
     allowed = ATTRS.get(tag, set()) | COMMON_ATTRS
     for name in list(el.attrib):
-        if name not in allowed and name != "data-pub-centred":
+        if name not in allowed and name not in ("data-pub-centred", "data-pub-embed"):
             del el.attrib[name]
     if tag == "a":
         href = (el.get("href") or "").strip()
@@ -200,6 +231,7 @@ def _clean_element(el) -> None:
             el.set("href", href)
         else:
             el.attrib.pop("href", None)
+            unwrap(el)  # a link that goes nowhere safe is just text
     if tag in ("td", "th"):
         for name in ("colspan", "rowspan"):
             if name in el.attrib and not (el.get(name).isdigit() and 0 < int(el.get(name)) < 100):

@@ -72,9 +72,14 @@ def _view(chapter: Chapter, book: Book, cache: ImageCache) -> dict:
             "body": chapter.body_with(lambda key: cache.object_path(book.assets[key].sha256).as_uri())}
 
 
-def _html(markup: str, cache: ImageCache, theme: Theme) -> HTML:
-    return HTML(string=markup, base_url=cache.root.as_uri() + "/",
-                url_fetcher=LockedFetcher([cache.root / "objects", *theme.folders]))
+def _fetcher(cache: ImageCache, theme: Theme, profile: str | None = None) -> LockedFetcher:
+    """Renders may read the cached images, the theme, and the colour profile; nothing else."""
+    return LockedFetcher([cache.root / "objects", *theme.folders] + ([Path(profile).parent] if profile else []))
+
+
+def _html(markup: str, fetcher: LockedFetcher) -> HTML:
+    # base_url is a folder with nothing in it: relative references in a post resolve to nothing
+    return HTML(string=markup, base_url="file:///nonexistent/", url_fetcher=fetcher)
 
 
 def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, press: bool) -> list[Problem]:
@@ -82,23 +87,26 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     g = geometry(book.manifest.pdf, press)
     created = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     profile = _cmyk_profile() if press else None
+    fetcher = _fetcher(cache, theme, profile)
     base_css = theme.css("pdf.css")
-    if profile:
+    if profile:  # PDF/X needs a CMYK characterisation; `components` avoids a crash in v70 (ENGINES.md)
         base_css += f"\n@color-profile device-cmyk {{ src: url({Path(profile).as_uri()}); components: cyan, magenta, yellow, black }}\n"
+    profiles: dict = {}
 
-    def styles(front: bool):
-        return [CSS(string=theme.render("pdf/pages.css", g=g, book=book, front=front)), CSS(string=base_css)]
+    def render(markup: str, front: bool):
+        styles = [CSS(string=theme.render("pdf/pages.css", g=g, book=book, front=front), url_fetcher=fetcher),
+                  CSS(string=base_css, url_fetcher=fetcher, color_profiles=profiles)]
+        return _html(markup, fetcher).render(stylesheets=styles, color_profiles=profiles)
 
     chapters = [_view(c, book, cache) for c in book.chapters]
-    body = _html(theme.render("pdf/body.html", book=book, chapters=chapters, created=created), cache, theme)
-    body_doc = body.render(stylesheets=styles(False))
+    body_doc = render(theme.render("pdf/body.html", book=book, chapters=chapters, created=created), False)
     where = {name: i + 1 for i, page in enumerate(body_doc.pages) for name in page.anchors}
     toc = [_toc_entry(c, where) for c in book.chapters]
     build_date = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
 
     def front(pad: bool):
-        markup = theme.render("pdf/front.html", book=_FrontBook(book, chapters), toc=toc, build_date=build_date, pad=pad)
-        return _html(markup, cache, theme).render(stylesheets=styles(True))
+        return render(theme.render("pdf/front.html", book=_FrontBook(book, chapters), toc=toc,
+                                   build_date=build_date, pad=pad), True)
 
     front_doc = front(False)
     if len(front_doc.pages) % 2:
@@ -169,5 +177,7 @@ def write_handout(chapter: Chapter, book: Book, path: Path, theme: Theme, cache:
     created = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     page_css = theme.render("pdf/handout-pages.css", header=header, byline=view["byline"])
     markup = theme.render("pdf/handout.html", chapter=view, series=book.title, created=created)
-    doc = _html(markup, cache, theme).render(stylesheets=[CSS(string=theme.css("pdf.css")), CSS(string=page_css)])
+    fetcher = _fetcher(cache, theme)
+    doc = _html(markup, fetcher).render(stylesheets=[CSS(string=theme.css("pdf.css"), url_fetcher=fetcher),
+                                                     CSS(string=page_css, url_fetcher=fetcher)])
     atomic_write(path, doc.write_pdf())

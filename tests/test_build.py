@@ -1,0 +1,114 @@
+"""The whole pipeline on the shipped sample series (built offline from its mirror folder):
+EPUB read back and validated, PDF book and handouts read back."""
+import re
+import zipfile
+from xml.etree import ElementTree as ET
+
+import pikepdf
+
+from conftest import SAMPLE, epubcheck, pdf_text
+
+NS = {"x": "http://www.w3.org/1999/xhtml", "opf": "http://www.idpf.org/2007/opf",
+      "dc": "http://purl.org/dc/elements/1.1/", "epub": "http://www.idpf.org/2007/ops"}
+TITLES = ["产品故事#001_通讯录——协同办公的第一块积木", "产品故事#002_消息——已读回执引发的争论",
+          "产品故事#003_在线文档——从“发附件”到“发链接”"]
+
+
+def test_outputs_and_report(sample_build):
+    out, report = sample_build
+    names = sorted(p.relative_to(out).as_posix() for p in report.outputs)
+    assert names[:1] == ["handouts/001-产品故事-001_通讯录-协同办公的第一块积木.pdf"]
+    assert {"product-stories.epub", "product-stories.pdf", "product-stories-print.pdf"} <= set(names)
+    assert all(p.is_file() for p in report.outputs) and (out / "report.json").is_file()
+    assert report.images_total == 5 and not report.failed
+    assert {"parse", "normalize", "images", "epub", "pdf", "print", "handouts"} <= set(report.timings)
+
+
+def test_epub_passes_epubcheck(sample_build):
+    out, _ = sample_build
+    result = epubcheck(out / "product-stories.epub")
+    assert (result["checker"]["nFatal"], result["checker"]["nError"], result["checker"]["nWarning"]) == (0, 0, 0), \
+        [m["message"] for m in result["messages"]][:5]
+
+
+def test_epub_structure_nav_and_images(sample_build):
+    out, _ = sample_build
+    z = zipfile.ZipFile(out / "product-stories.epub")
+    assert z.namelist()[0] == "mimetype" and z.getinfo("mimetype").compress_type == zipfile.ZIP_STORED
+    opf = ET.fromstring(z.read("EPUB/content.opf"))
+    assert opf.find(".//dc:language", NS).text == "zh-CN"
+    assert [c.text for c in opf.findall(".//dc:creator", NS)] == ["示例作者甲", "示例作者乙"]
+    nav = ET.fromstring(z.read("EPUB/nav.xhtml"))
+    toc = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(f"{{{NS['epub']}}}type") == "toc")
+    episodes = toc.findall("x:ol/x:li", NS)
+    assert ["".join(li.find("x:a", NS).itertext()) for li in episodes] == TITLES
+    sections = ["".join(a.itertext()) for a in episodes[0].findall("x:ol/x:li/x:a", NS)]
+    assert sections == ["一、为什么先做通讯录", "二、增长来自管理员", "三、小结"]
+    for a in toc.iter(f"{{{NS['x']}}}a"):
+        doc, _, frag = a.get("href").partition("#")
+        text = z.read("EPUB/" + doc).decode()
+        assert not frag or f'id="{frag}"' in text
+    chapter = z.read("EPUB/e001.xhtml").decode()
+    imgs = re.findall(r'<img src="([^"]+)"', chapter)
+    assert len(imgs) == 2 and all(("EPUB/" + src) in z.namelist() for src in imgs)
+    assert "support-author" not in chapter and "<svg" not in chapter and "cors.zfour" not in chapter
+    assert '<figcaption>示意：某示例企业四年内开通账号的部门数</figcaption>' in chapter
+    assert 'class="lede"' in chapter and 'class="credits"' in chapter
+
+
+def test_pdf_book_structure(sample_build):
+    out, _ = sample_build
+    path = out / "product-stories.pdf"
+    with pikepdf.open(path) as pdf:
+        with pdf.open_outline() as outline:
+            top = [(item.title, [c.title for c in item.children]) for item in outline.root]
+        labels = [str(page.label) for page in pdf.pages]
+        fonts = {str(f.get("/BaseFont")) for page in pdf.pages for f in page.Resources.get("/Font", {}).values()}
+    titles = [t for t, _ in top if t not in ("版权信息", "目录")]
+    assert titles == TITLES
+    assert dict(top)[TITLES[0]] == ["一、为什么先做通讯录", "二、增长来自管理员", "三、小结"]
+    assert labels[:4] == ["i", "ii", "iii", "iv"] and labels[4] == "1"
+    assert any("Noto-Serif-CJK-SC" in f for f in fonts) and any("Noto-Sans-CJK-SC" in f for f in fonts)
+    pages = pdf_text(path)
+    assert "产品故事" in pages[0]
+    toc = next(p for p in pages[:4] if "目录" in p)
+    for title in TITLES:
+        start = next(i for i, p in enumerate(pages) if title.split("_")[1][:6] in p.replace("\n", "") and i > 3)
+        folio = labels[start]
+        assert int(folio) % 2 == 1  # episodes open on rectos
+        line = next(l for l in toc.splitlines() if title.split("_")[1][:6] in l)
+        assert line.rstrip().endswith(folio), (line, folio)
+
+
+def test_press_pdf_boxes_and_intent(sample_build):
+    out, _ = sample_build
+    with pikepdf.open(out / "product-stories-print.pdf") as pdf:
+        page = pdf.pages[5]
+        trim = [float(v) for v in page.TrimBox]
+        bleed = [float(v) for v in page.BleedBox]
+        intents = [str(i.S) for i in pdf.Root.OutputIntents]
+    mm = 72 / 25.4
+    assert abs((trim[2] - trim[0]) / mm - 148) < 0.5 and abs((trim[3] - trim[1]) / mm - 210) < 0.5
+    assert abs((bleed[2] - bleed[0]) - (trim[2] - trim[0]) - 6 * mm) < 0.5
+    assert intents == ["/GTS_PDFX"]
+
+
+def test_handouts_are_a4_with_header(sample_build):
+    out, _ = sample_build
+    handouts = sorted((out / "handouts").glob("*.pdf"))
+    assert len(handouts) == 3
+    for path, title in zip(handouts, TITLES):
+        with pikepdf.open(path) as pdf:
+            box = [float(v) for v in pdf.pages[0].MediaBox]
+            count = len(pdf.pages)
+        assert abs(box[2] - 595.3) < 1 and abs(box[3] - 841.9) < 1
+        first = pdf_text(path, 1, 1)[0]
+        assert title.split("_")[1][:6] in first.replace("\n", "") and "产品故事" in first
+        assert re.search(rf"第\s*1\s*页\s*/\s*共\s*{count}\s*页", first)
+
+
+def test_epub_is_reproducible(sample_build, tmp_path):
+    from publisher.pipeline import BuildOptions, build
+    out, _ = sample_build
+    again = build(SAMPLE, BuildOptions(formats=("epub",), outdir=tmp_path, offline=True))
+    assert again.outputs[0].read_bytes() == (out / "product-stories.epub").read_bytes()
