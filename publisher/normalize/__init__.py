@@ -18,7 +18,7 @@ from .blocks import BLANK, structure
 from .clean import clean, parse, unwrap
 
 CREDIT = re.compile(r"本文由\s*[@＠]\s*([^\s，,。]+?)\s*(?:原创|授权)?\s*(?:发布|首发|投稿)")
-CREDIT_LINE = re.compile(r"^\s*(本文由\s*[@＠]|题图来自|图片来自|封面图来自|来源[:：]|原文链接|作者[:：])")
+CREDIT_LINE = re.compile(r"^\s*(本文由\s*[@＠]|题图|封面图|图片来[自源]|来源[:：]|原文链接|作者[:：]|责任编辑)")
 LEDE = re.compile(r"^\s*(编辑导读|编辑导语|导读|导语)\s*[:：]?")
 
 

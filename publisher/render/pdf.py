@@ -175,7 +175,8 @@ def write_handout(chapter: Chapter, book: Book, path: Path, theme: Theme, cache:
     view = _view(chapter, book, cache)
     header = book.title + (f" · 第 {chapter.number} 期" if chapter.number is not None else "")
     created = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    page_css = theme.render("pdf/handout-pages.css", header=header, byline=view["byline"])
+    g = geometry(PdfSettings(trim=(210.0, 297.0)), press=False, font_pt=11)
+    page_css = theme.render("pdf/handout-pages.css", header=header, byline=view["byline"], g=g)
     markup = theme.render("pdf/handout.html", chapter=view, series=book.title, created=created)
     fetcher = _fetcher(cache, theme)
     doc = _html(markup, fetcher).render(stylesheets=[CSS(string=theme.css("pdf.css"), url_fetcher=fetcher),
