@@ -15,6 +15,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "series" / "product-stories"
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures" / "normalize"
 
 
 def image_bytes(fmt: str = "PNG", size=(320, 200), colour=(40, 90, 160), mode="RGB") -> bytes:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from pathlib import Path
 
 from ebooklib import epub
+from lxml import etree
 
 from ..book import Asset, Book, Chapter
 from ..images.cache import ImageCache, atomic_write
@@ -21,6 +23,7 @@ from ..normalize import TocEntry
 from ..themes import Theme
 from .cover import make_cover
 
+MAX_DOCUMENT = 250_000  # bytes of body per XHTML document; readers slow down past ~300 KB
 EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/svg+xml": ".svg"}
 
 
@@ -54,19 +57,24 @@ def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
     title = _Document(uid="titlepage", file_name="title.xhtml", title=book.title, lang=book.language)
     title.content = theme.render("epub/title.xhtml", book=book).encode()
     eb.add_item(title)
-    docs = []
+    docs, files = [], {}
     for chapter in book.chapters:
-        doc = _Document(uid=chapter.key, file_name=chapter_file(chapter), title=chapter.title, lang=chapter.lang)
         body = chapter.body_with(lambda key: f"images/{key}{EXT[_image_type(book.assets[key], book, cache)]}")
-        doc.content = theme.render("epub/chapter.xhtml", chapter=chapter, body=body, byline=byline(chapter)).encode()
-        eb.add_item(doc)
-        docs.append(doc)
+        for n, part in enumerate(split_body(body, MAX_DOCUMENT), 1):
+            name = chapter_file(chapter) if n == 1 else f"{chapter.key}-{n}.xhtml"
+            doc = _Document(uid=chapter.key if n == 1 else f"{chapter.key}-{n}", file_name=name,
+                            title=chapter.title, lang=chapter.lang)
+            doc.content = theme.render("epub/chapter.xhtml", chapter=chapter, body=part, byline=byline(chapter),
+                                       continued=n > 1).encode()
+            files.update({anchor: name for anchor in re.findall(r'\bid="([^"]+)"', part)})
+            eb.add_item(doc)
+            docs.append(doc)
     for asset in book.assets.values():
         data, media_type = epub_image(asset, book, cache)
         eb.add_item(epub.EpubImage(uid=f"img-{asset.key}", file_name=f"images/{asset.key}{EXT[media_type]}",
                                    media_type=media_type, content=data))
 
-    eb.toc = [_toc_item(c, book.manifest.epub.toc_depth) for c in book.chapters]
+    eb.toc = [_toc_item(c, book.manifest.epub.toc_depth, files) for c in book.chapters]
     eb.add_item(epub.EpubNcx())
     nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title="目录")
     eb.add_item(nav)
@@ -110,19 +118,42 @@ def _metadata(eb: epub.EpubBook, book: Book) -> None:
         eb.add_metadata(None, "meta", value, {"property": prop})
 
 
-def _toc_item(chapter: Chapter, depth: int):
+def _toc_item(chapter: Chapter, depth: int, files: dict):
     href = chapter_file(chapter)
     link = epub.Link(href, chapter.title, f"toc-{chapter.key}")
     if depth < 2 or not chapter.toc:
         return link
-    return (epub.Section(chapter.title, href), [_section(e, href, depth) for e in chapter.toc])
+    return (epub.Section(chapter.title, href), [_section(e, depth, files) for e in chapter.toc])
 
 
-def _section(entry: TocEntry, href: str, depth: int):
-    link = epub.Link(f"{href}#{entry.id}", entry.title, f"toc-{entry.id}")
+def _section(entry: TocEntry, depth: int, files: dict):
+    href = f"{files[entry.id]}#{entry.id}"
+    link = epub.Link(href, entry.title, f"toc-{entry.id}")
     if depth < 3 or not entry.children:
         return link
-    return (epub.Section(entry.title, f"{href}#{entry.id}"), [_section(c, href, depth) for c in entry.children])
+    return (epub.Section(entry.title, href), [_section(c, depth, files) for c in entry.children])
+
+
+def split_body(body: str, limit: int) -> list[str]:
+    """Cut an episode too large for one e-reader document into parts of at most `limit`
+    bytes, at its h2 sections where possible, else between top-level blocks."""
+    if len(body.encode()) <= limit:
+        return [body]
+    root = etree.fromstring(f"<div>{body}</div>".encode())
+    blocks = [etree.tostring(child, encoding="unicode", with_tail=True) for child in root]
+    if root.text:
+        blocks.insert(0, root.text)
+    parts, current, size = [], [], 0
+    for block in blocks:
+        block_size = len(block.encode())
+        starts_section = block.startswith("<h2")
+        if current and (size + block_size > limit or starts_section and size > limit // 2):
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(block)
+        size += block_size
+    parts.append("".join(current))
+    return parts
 
 
 def _derived_key(asset: Asset, book: Book) -> str:
