@@ -1,5 +1,8 @@
 """The command line: parse arguments, call the library, map the outcome to output and an exit
-code (0 success, 1 build or check failed, 2 usage error)."""
+code (0 success, 1 build or check failed, 2 usage error).
+
+Shell completion comes from click: `eval "$(_PUBLISHER_COMPLETE=bash_source publisher)"`.
+"""
 from __future__ import annotations
 
 import sys
@@ -10,7 +13,7 @@ import click
 
 from . import __version__
 from .errors import PublisherError
-from .pipeline import DEFAULT_FORMATS, FORMATS, BuildOptions, build
+from .progress import ProgressDisplay
 
 
 class _Group(click.Group):
@@ -20,17 +23,18 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except PublisherError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            _fail(ctx, str(exc))
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - never a traceback for the user without --debug
-            if ctx.obj and ctx.obj.get("debug"):
-                traceback.print_exc()
-            click.echo(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
-            sys.exit(1)
+            _fail(ctx, f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+
+
+def _fail(ctx, message: str):
+    if ctx.obj and ctx.obj.get("debug"):
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,27 +46,180 @@ def main(ctx, debug):
 
     \b
     Example:
-      publisher build series/product-stories -f epub -f pdf
+      publisher new stories --from source/_posts --match '^产品故事#'
+      publisher list stories
+      publisher build stories -f epub -f pdf -f print -f handouts
     """
     ctx.obj = {"debug": debug}
 
 
 @main.command("build")
 @click.argument("series", type=click.Path(path_type=Path))
-@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(FORMATS),
-              help=f"What to make (repeatable; default: {' and '.join(DEFAULT_FORMATS)}).")
+@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(("epub", "pdf", "print", "handouts")),
+              help="What to make (repeatable; default: epub and pdf).")
 @click.option("-o", "--output", "outdir", type=click.Path(path_type=Path), help="Output folder (default output/<series>/).")
 @click.option("--strict", is_flag=True, help="Fail when an image cannot be had.")
 @click.option("--offline", is_flag=True, help="Use cached images only; make no request.")
-def build_command(series, formats, outdir, strict, offline):
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@click.option("-v", "--verbose", is_flag=True, help="List every warning.")
+def build_command(series, formats, outdir, strict, offline, quiet, verbose):
     """Build a series (a folder holding series.toml, or the file itself).
 
     \b
     Example:
       publisher build series/product-stories -f epub -f pdf -f handouts -o out/
     """
-    report = build(series, BuildOptions(formats=tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS,
-                                        outdir=outdir, strict=strict, offline=offline))
+    from .pipeline import DEFAULT_FORMATS, BuildOptions, build
+    with ProgressDisplay(quiet) as display:
+        report = build(series, BuildOptions(formats=tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS,
+                                            outdir=outdir, strict=strict, offline=offline), progress=display.update)
+    if not quiet:
+        _summary(report, verbose)
+
+
+def _summary(report, verbose: bool) -> None:
     for path in report.outputs:
         click.echo(f"wrote {path}")
-    click.echo(f"{len(report.warnings)} warning(s), {len(report.failed)} image(s) missing; see report.json")
+    images = f"{report.images_total} images ({report.fetched} fetched, {report.cached} from cache"
+    images += f", {len(report.failed)} missing)" if report.failed else ")"
+    timing = sum(report.timings.values())
+    click.echo(f"{images}; {len(report.warnings)} warning(s); {timing:.1f}s; details in "
+               f"{report.outputs[0].parent if report.outputs else '.'}/report.json")
+    for warning in report.warnings if verbose else report.warnings[:5]:
+        click.echo(f"warning: {warning}")
+    if not verbose and len(report.warnings) > 5:
+        click.echo(f"… and {len(report.warnings) - 5} more (use -v)")
+
+
+@main.command("new")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--from", "posts", required=True, type=click.Path(path_type=Path), help="A folder of posts (e.g. source/_posts).")
+@click.option("--match", required=True, help="A regular expression the titles must match, e.g. '^产品故事#'.")
+@click.option("--title", help="The series title (default: what precedes '#' in the titles).")
+def new_command(directory, posts, match, title):
+    """Scaffold a series from the posts whose titles match.
+
+    \b
+    Example:
+      publisher new stories --from ~/blog/source/_posts --match '^产品故事#'
+    """
+    from .scaffold import new_series
+    result = new_series(directory, posts, match, title)
+    for source in result.episodes:
+        click.echo(f"  {source.number if source.number is not None else '-':>4}  {source.title}")
+    click.echo(f"wrote {result.manifest} with {len(result.episodes)} episode(s)")
+    for problem in result.skipped:
+        click.echo(f"skipped: {problem}", err=True)
+
+
+@main.command("list")
+@click.argument("series", type=click.Path(path_type=Path))
+def list_command(series):
+    """Show the episodes in book order with their sections, and what looks wrong.
+
+    \b
+    Example:
+      publisher list series/product-stories
+    """
+    from .pipeline import survey
+    manifest, episodes, warnings = survey(series)
+    click.echo(f"{manifest.title}: {len(episodes)} episode(s), order = {manifest.order}")
+    for e in episodes:
+        number = e.source.number if e.source.number is not None else "-"
+        date = e.source.date.strftime("%Y-%m-%d") if e.source.date else "----------"
+        click.echo(f"{number:>4}  {date}  {e.title}  ({e.author or 'no author'})")
+        for section in e.sections:
+            click.echo(f"          {section.title}")
+            for sub in section.children:
+                click.echo(f"            {sub.title}")
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
+
+
+@main.command("handout")
+@click.argument("post", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="The PDF to write (default: POST with .pdf).")
+@click.option("--offline", is_flag=True, help="Use cached images only; make no request.")
+def handout_command(post, output, offline):
+    """Turn one post into an A4 handout; no series needed.
+
+    \b
+    Example:
+      publisher handout source/_posts/产品故事#003.md -o 003.pdf
+    """
+    from .pipeline import build_handout
+    report = build_handout(post, output or post.with_suffix(".pdf"), offline=offline)
+    click.echo(f"wrote {report.outputs[0]}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}")
+
+
+@main.command("images")
+@click.argument("series", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prefetch", is_flag=True, help="Fetch every image into the cache now.")
+@click.option("--prune", is_flag=True, help="Drop cache entries that none of the given series uses.")
+def images_command(series, prefetch, prune):
+    """Show every image of a series and its state; fill or prune the cache.
+
+    \b
+    Example:
+      publisher images series/product-stories --prefetch
+    """
+    from .images import image_state, localize
+    from .images import prune as prune_cache
+    from .images.cache import ImageCache
+    from .pipeline import survey
+    cache, keep = ImageCache(), set()
+    for folder in series:
+        manifest, episodes, _ = survey(folder)
+        urls = list(dict.fromkeys(u for e in episodes for u in e.image_urls))
+        keep |= set(urls)
+        failed = localize(urls, manifest.images, cache).failed if prefetch else {}
+        counts: dict[str, int] = {}
+        for e in episodes:
+            click.echo(f"{e.title}")
+            for url in e.image_urls:
+                state = f"failed: {failed[url]}" if url in failed else image_state(url, manifest.images, cache)
+                counts[state.split(":")[0]] = counts.get(state.split(":")[0], 0) + 1
+                click.echo(f"  {state:<22} {url if len(url) < 160 else url[:150] + '…'}")
+        click.echo(f"{manifest.title}: {len(urls)} distinct image(s): "
+                   + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    if prune:
+        dropped, freed = prune_cache(cache, keep)
+        click.echo(f"pruned {dropped} cache entr{'y' if dropped == 1 else 'ies'}, freed {freed / 2**20:.1f} MB")
+
+
+@main.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def check_command(file):
+    """Validate an EPUB with EPUBCheck, or preflight a PDF (fonts, boxes, bookmarks, labels).
+
+    \b
+    Example:
+      publisher check output/product-stories/product-stories.epub
+    """
+    from .check import check_file
+    result = check_file(file)
+    for note in result.notes:
+        click.echo(note)
+    for problem in result.problems:
+        click.echo(f"problem: {problem}")
+    click.echo(f"{file}: {'OK' if result.ok else f'{len(result.problems)} problem(s)'}")
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command("doctor")
+def doctor_command():
+    """Check this machine: CJK fonts, HarfBuzz, Java and EPUBCheck, engines, cache folder.
+
+    \b
+    Example:
+      publisher doctor
+    """
+    from .doctor import diagnose
+    findings = diagnose()
+    for f in findings:
+        click.echo(f"{'ok ' if f.ok else 'BAD'}  {f.name}: {f.detail}")
+        if f.fix:
+            click.echo(f"     fix: {f.fix}")
+    sys.exit(0 if all(f.ok for f in findings) else 1)

@@ -111,7 +111,8 @@ def load_manifest(path: Path) -> Manifest:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
-        where = f"{path}:{line.group(1)}" if line else str(path)
+        line = line.group(1) if line else len(text.splitlines()) if "end of document" in str(exc) else None
+        where = f"{path}:{line}" if line else str(path)
         raise ManifestError(f"{where}: TOML syntax error: {exc}") from None
     lines = _key_lines(text)
     problems: list[str] = []

@@ -60,6 +60,48 @@ def load_episodes(manifest: Manifest, timings: Timings) -> list[Episode]:
         return [normalize(s, f"e{i:03d}", manifest.images.unwrap, manifest.language) for i, s in enumerate(sources, 1)]
 
 
+def survey(series: Path) -> tuple[Manifest, list[Episode], list[Problem]]:
+    """What a build would put in the book, and what looks wrong, without building it."""
+    manifest = load_manifest(series)
+    episodes = load_episodes(manifest, Timings())
+    warnings = [w for e in episodes for w in e.warnings]
+    seen: dict[int, Path] = {}
+    for e in episodes:
+        number = e.source.number
+        if number is not None and number in seen:
+            warnings.append(Problem("source", f"episode number {number} also used by {seen[number].name}", str(e.source.path)))
+        elif number is None and manifest.order == "number":
+            warnings.append(Problem("source", "no episode number ('#NNN' in the title); ordered by date", str(e.source.path)))
+        if number is not None:
+            seen.setdefault(number, e.source.path)
+    return manifest, episodes, warnings
+
+
+def build_handout(post: Path, output: Path, offline: bool = False, cache_root: Path | None = None) -> Report:
+    """One post -> one A4 handout, no series needed (default settings)."""
+    timings = Timings()
+    with timings("parse"):
+        source = read_source(post)
+    series_title = source.title.split("#")[0].strip() if "#" in source.title else (source.categories[:1] or ("",))[0]
+    manifest = Manifest(path=Path(post).resolve().with_name("series.toml"), title=series_title or source.title,
+                        episodes=(Path(post).resolve(),))
+    with timings("normalize"):
+        episode = normalize(source, "e001", manifest.images.unwrap, manifest.language)
+    cache = ImageCache(cache_root)
+    with timings("images"):
+        localized = localize(episode.image_urls, manifest.images, cache, offline=offline)
+    book = build_book(manifest, [episode], localized, build_time())
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with timings("handouts"):
+        write_handout(book.chapters[0], book, output, load_theme("default"), cache)
+    failures = image_failures([episode], localized)
+    warnings = list(episode.warnings) + [Problem("image", f"image not available: {f.url} ({f.reason})", f.episode)
+                                         for f in failures]
+    return Report(series=manifest.title, outputs=(output,), fetched=localized.count("fetched"),
+                  cached=len(localized.images) - localized.count("fetched"), images_total=len(episode.image_urls),
+                  failed=failures, warnings=tuple(warnings), timings=dict(timings.stages))
+
+
 def image_failures(episodes: list[Episode], localized: Localized) -> tuple[ImageFailure, ...]:
     return tuple(ImageFailure(url, str(e.source.path), localized.failed[url])
                  for e in episodes for url in e.image_urls if url in localized.failed)
@@ -93,12 +135,16 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
     outdir.mkdir(parents=True, exist_ok=True)
     outputs = []
     for fmt in options.formats:
+        if progress and fmt != "handouts":
+            progress(fmt, 0, 1)
         with timings(fmt):
             written, problems = BACKENDS[fmt](book, outdir, theme, cache, progress)
+        if progress and fmt != "handouts":
+            progress(fmt, 1, 1)
         outputs += written
         warnings += problems
     report = Report(series=manifest.title, outputs=tuple(outputs), fetched=localized.count("fetched"),
-                    cached=localized.count("cached") + localized.count("mirror") + localized.count("inline"),
+                    cached=len(localized.images) - localized.count("fetched"),
                     images_total=len(urls), failed=failures, warnings=tuple(warnings), timings=dict(timings.stages))
     write_report(report, outdir)
     return report

@@ -113,3 +113,37 @@ def _from_mirror(url: str, mirror: Path | None) -> bytes | None:
     if not candidate.is_relative_to(mirror.resolve()) or not candidate.is_file():
         return None
     return candidate.read_bytes()
+
+
+def image_state(url: str, settings: ImageSettings, cache: ImageCache) -> str:
+    """Where an image stands without fetching it: inline, refused, cached, in the mirror, or not cached."""
+    if url.startswith("data:"):
+        return "inline (data: URI)"
+    if reason := refuse_reason(url, settings.allow_hosts):
+        return f"refused: {reason}"
+    if cache.lookup(url):
+        return "cached"
+    if _from_mirror(url, settings.mirror) is not None:
+        return "in the mirror folder"
+    return "not cached"
+
+
+def prune(cache: ImageCache, keep: set[str]) -> tuple[int, int]:
+    """Drop cache entries for URLs not in `keep`, and objects nothing points at any more.
+    Returns (entries dropped, bytes freed)."""
+    dropped, freed, referenced = 0, 0, set()
+    for path, entry in cache.url_entries():
+        if entry is None or entry.url not in keep:
+            path.unlink(missing_ok=True)
+            dropped += 1
+        else:
+            referenced.add(entry.sha256)
+    for obj in list((cache.root / "objects").glob("*/*")):
+        if obj.name not in referenced:
+            freed += obj.stat().st_size
+            obj.unlink(missing_ok=True)
+    for derived in list((cache.root / "derived").glob("*/*")):
+        if not any(sha in derived.name for sha in referenced):
+            freed += derived.stat().st_size
+            derived.unlink(missing_ok=True)
+    return dropped, freed

