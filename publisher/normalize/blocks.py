@@ -19,6 +19,8 @@ INLINE_TAGS = {"a", "strong", "em", "code", "kbd", "samp", "var", "sub", "sup", 
                "small", "abbr", "q", "ruby", "rt", "rp"}
 BLANK = re.compile(r"^[\s\u00a0\u200b\u200c\u200d\u2060\ufeff\u3000]*$")
 MAX_CAPTION = 80
+MAX_PARAGRAPH = 3000  # characters; WeasyPrint's line breaking grows faster than linearly past this
+SENTENCE_END = re.compile(r"(?<=[。！？!?；;.])")
 
 
 def structure(body: etree._Element) -> etree._Element:
@@ -40,6 +42,7 @@ def structure(body: etree._Element) -> etree._Element:
     _hoist_images(body)
     _bind_captions(body)
     _drop_empty(body)
+    _split_long_paragraphs(body)
     for el in body.iter():
         el.attrib.pop("data-pub-centred", None)
         if el.attrib.pop("data-pub-embed", None):
@@ -277,30 +280,46 @@ def _has_content(el) -> bool:
     return el.find(".//img") is not None or not BLANK.match("".join(el.itertext()))
 
 
+HOIST_STOP = ("figure", "table", "li", "dd", "dt", "h2", "h3", "h4", "h5", "h6", "pre")
+
+
 def _hoist_images(body) -> None:
-    """Every image in a paragraph becomes a figure of its own, between the paragraph's halves."""
-    while True:
-        img = next((i for i in body.iter("img") if i.getparent() is not None
-                    and next(i.iterancestors("figure", "table", "li", "dd", "dt", "h2", "h3", "h4", "h5", "h6", "pre"), None) is None
-                    and next(i.iterancestors("p"), None) is not None), None)
-        if img is None:
-            break
-        block = next(img.iterancestors("p"))
-        before, after = _split_at(block, img)
-        figure = etree.Element("figure")
-        img.tail = None
-        figure.append(img)
-        parts = [x for x in (before, figure, after) if x is figure or _has_content(x)]
-        if block.get("data-pub-centred") and after in parts:
-            parts[parts.index(after)].set("data-pub-centred", "1")
-        parent = block.getparent()
-        index = parent.index(block)
-        tail, block.tail = block.tail, None
-        parent.remove(block)
-        for offset, part in enumerate(parts):
-            part.tail = None
-            parent.insert(index + offset, part)
-        parts[-1].tail = tail
+    """Every image in a paragraph becomes a figure of its own, between the paragraph's halves.
+    Linear in the number of images: only an image nested in inline markup costs a copy."""
+    for p in list(body.iter("p")):
+        if p.find(".//img") is None or next(p.iterancestors(*HOIST_STOP), None) is not None:
+            continue
+        for img in [i for i in p.iter("img") if i.getparent() is not p]:
+            inline = next(a for a in img.iterancestors() if a.getparent() is p)
+            before, after = _split_at(inline, img)
+            tail, inline.tail = inline.tail, None
+            img.tail = None
+            for part in (before, img, after):
+                if part is img or _has_content(part):
+                    inline.addprevious(part)
+            (after if _has_content(after) else img).tail = tail
+            p.remove(inline)
+        blocks, run = [], []
+        for node in _nodes(p):
+            if isinstance(node, str) or node.tag != "img":
+                run.append(node)
+                continue
+            blocks.append(_paragraph(run, False))
+            run = []
+            figure = etree.Element("figure")
+            figure.append(node)
+            blocks.append(figure)
+        blocks.append(_paragraph(run, False))
+        blocks = [b for b in blocks if b is not None]
+        for block in blocks:
+            if block.tag == "p":
+                for name, value in p.attrib.items():
+                    block.set(name, value)
+        tail = p.tail
+        for block in blocks:
+            p.addprevious(block)
+        blocks[-1].tail = tail
+        p.getparent().remove(p)
     for img in list(body.iter("img")):
         parent = img.getparent()
         if parent is body or parent.tag == "blockquote":
@@ -323,6 +342,45 @@ def _bind_captions(body) -> None:
                 caption.append(child)
             figure.tail = nxt.tail
             nxt.getparent().remove(nxt)
+
+
+def _split_long_paragraphs(body) -> None:
+    """A paragraph longer than MAX_PARAGRAPH characters becomes several, cut after sentences
+    (or anywhere, for text without any), so layout time stays linear in the text."""
+    for p in list(body.iter("p")):
+        if len("".join(p.itertext())) <= MAX_PARAGRAPH:
+            continue
+        chunks: list[list] = [[]]
+        size = 0
+        for node in _nodes(p):
+            pieces = _sentences(node) if isinstance(node, str) else [node]
+            for piece in pieces:
+                length = len(piece) if isinstance(piece, str) else len("".join(piece.itertext()))
+                if size and size + length > MAX_PARAGRAPH:
+                    chunks.append([])
+                    size = 0
+                chunks[-1].append(piece)
+                size += length
+        tail, p.tail = p.tail, None
+        parts = [q for q in (_paragraph(chunk, False) for chunk in chunks) if q is not None]
+        for part in parts:
+            for name, value in p.attrib.items():
+                part.set(name, value)
+        p.getparent().replace(p, parts[0])
+        for previous, part in zip(parts, parts[1:]):
+            previous.addnext(part)
+        parts[-1].tail = tail
+
+
+def _sentences(text: str) -> list[str]:
+    pieces = []
+    for sentence in SENTENCE_END.split(text):
+        while len(sentence) > MAX_PARAGRAPH:
+            pieces.append(sentence[:MAX_PARAGRAPH])
+            sentence = sentence[MAX_PARAGRAPH:]
+        if sentence:
+            pieces.append(sentence)
+    return pieces
 
 
 def _drop_empty(body) -> None:
