@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ..errors import Problem
+from ..errors import LimitError, Problem
 from ..images.urls import unwrap_url
 from ..sources import SourceEpisode
 from .blocks import BLANK, structure
@@ -47,7 +47,10 @@ class Episode:
 
 
 def normalize(source: SourceEpisode, key: str, unwrap: tuple[str, ...], language: str) -> Episode:
-    body = clean(parse(source.body), unwrap)
+    try:
+        body = clean(parse(source.body), unwrap)
+    except LimitError as exc:
+        raise LimitError(exc.message, source.path, source.body_line) from None
     structure(body)
     warnings = list(source.warnings)
     _mark_lede(body)
