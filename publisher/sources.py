@@ -17,6 +17,7 @@ import yaml
 from .errors import Problem, SourceError
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024  # a post larger than this is not an article
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader: same rules, 10x faster
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str, int]:
     if end is None:
         raise SourceError("front matter is not terminated by a '---' line", path, start + 1)
     try:
-        meta = yaml.safe_load("\n".join(lines[start + 1:end])) or {}
+        meta = yaml.load("\n".join(lines[start + 1:end]), Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = start + 2 + mark.line if mark is not None else start + 1

@@ -8,7 +8,9 @@ fixed timestamps and images stored uncompressed, and rename the file into place.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -23,6 +25,7 @@ from ..normalize import TocEntry
 from ..themes import Theme
 from .cover import make_cover
 
+COVER_VERSION = 1
 MAX_DOCUMENT = 250_000  # bytes of body per XHTML document; readers slow down past ~300 KB
 EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/svg+xml": ".svg"}
 
@@ -47,19 +50,24 @@ def byline(chapter: Chapter) -> str:
 def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
     eb = epub.EpubBook()
     _metadata(eb, book)
-    cover = book.manifest.cover.read_bytes() if book.manifest.cover else make_cover(
-        book.title, book.subtitle, len(book.chapters), book.authors)
-    cover_name = "images/cover" + (Path(book.manifest.cover).suffix.lower() if book.manifest.cover else ".jpg")
-    eb.set_cover(cover_name, cover, create_page=True)
+    binaries: dict[str, bytes] = {}  # zip entries ebooklib only names; their bytes join at re-zip time
+    cover_name, cover = _cover(book, cache)
+    binaries["EPUB/" + cover_name] = cover
+    eb.set_cover(cover_name, b"", create_page=True)
     css = epub.EpubItem(uid="style", file_name="style/book.css", media_type="text/css", content=theme.css("epub.css").encode())
     eb.add_item(css)
+    images = {key: epub_image(asset, book, cache) for key, asset in book.assets.items()}
+    for key, (data, media_type) in images.items():
+        name = f"images/{key}{EXT[media_type]}"
+        binaries["EPUB/" + name] = data
+        eb.add_item(epub.EpubImage(uid=f"img-{key}", file_name=name, media_type=media_type, content=b""))
 
     title = _Document(uid="titlepage", file_name="title.xhtml", title=book.title, lang=book.language)
     title.content = theme.render("epub/title.xhtml", book=book).encode()
     eb.add_item(title)
     docs, files = [], {}
     for chapter in book.chapters:
-        body = chapter.body_with(lambda key: f"images/{key}{EXT[_image_type(book.assets[key], book, cache)]}")
+        body = chapter.body_with(lambda key: f"images/{key}{EXT[images[key][1]]}")
         for n, part in enumerate(split_body(body, MAX_DOCUMENT), 1):
             name = chapter_file(chapter) if n == 1 else f"{chapter.key}-{n}.xhtml"
             doc = _Document(uid=chapter.key if n == 1 else f"{chapter.key}-{n}", file_name=name,
@@ -69,11 +77,6 @@ def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
             files.update({anchor: name for anchor in re.findall(r'\bid="([^"]+)"', part)})
             eb.add_item(doc)
             docs.append(doc)
-    for asset in book.assets.values():
-        data, media_type = epub_image(asset, book, cache)
-        eb.add_item(epub.EpubImage(uid=f"img-{asset.key}", file_name=f"images/{asset.key}{EXT[media_type]}",
-                                   media_type=media_type, content=data))
-
     eb.toc = [_toc_item(c, book.manifest.epub.toc_depth, files) for c in book.chapters]
     eb.add_item(epub.EpubNcx())
     nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title="目录")
@@ -87,7 +90,7 @@ def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
     buffer = io.BytesIO()
     epub.write_epub(buffer, eb, {"epub3_pages": False, "mtime": book.modified.astimezone(dt.timezone.utc),
                                  "raise_exceptions": True, "landmark_title": "导览"})
-    atomic_write(path, _reproducible_zip(buffer.getvalue(), book.modified))
+    atomic_write(path, _reproducible_zip(buffer.getvalue(), binaries, book.modified))
 
 
 def _metadata(eb: epub.EpubBook, book: Book) -> None:
@@ -175,21 +178,29 @@ def epub_image(asset: Asset, book: Book, cache: ImageCache) -> tuple[bytes, str]
     return data, media_type
 
 
-def _image_type(asset: Asset, book: Book, cache: ImageCache) -> str:
-    return epub_image(asset, book, cache)[1]
+def _cover(book: Book, cache: ImageCache) -> tuple[str, bytes]:
+    """The series' cover, or a generated one (made once per title, subtitle, count, authors)."""
+    if book.manifest.cover:
+        return "images/cover" + book.manifest.cover.suffix.lower(), book.manifest.cover.read_bytes()
+    key = hashlib.sha256(json.dumps([COVER_VERSION, book.title, book.subtitle, len(book.chapters), book.authors],
+                                    ensure_ascii=False).encode()).hexdigest()
+    derived = cache.derived(f"cover-{key}.jpg")
+    if not derived.is_file():
+        atomic_write(derived, make_cover(book.title, book.subtitle, len(book.chapters), book.authors))
+    return "images/cover.jpg", derived.read_bytes()
 
 
-def _reproducible_zip(data: bytes, modified: dt.datetime) -> bytes:
-    """Re-zip: mimetype first and stored, fixed timestamps, images stored, text deflated."""
+def _reproducible_zip(data: bytes, binaries: dict[str, bytes], modified: dt.datetime) -> bytes:
+    """Re-zip: mimetype first and stored, fixed timestamps, images stored (already compressed),
+    text deflated; `binaries` replace the empty placeholders ebooklib wrote for them."""
     stamp = max(modified.astimezone(dt.timezone.utc), dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)).timetuple()[:6]
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
         names = zin.namelist()
-        order = ["mimetype"] + sorted(n for n in names if n != "mimetype")
-        for name in order:
+        for name in ["mimetype"] + sorted(n for n in names if n != "mimetype"):
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.external_attr = 0o644 << 16
-            stored = name == "mimetype" or name.lower().endswith((".jpg", ".jpeg", ".png", ".gif"))
+            stored = name == "mimetype" or name in binaries
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            zout.writestr(info, zin.read(name))
+            zout.writestr(info, binaries[name] if name in binaries else zin.read(name))
     return out.getvalue()
