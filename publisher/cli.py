@@ -60,9 +60,10 @@ def main(ctx, debug):
 @click.option("-o", "--output", "outdir", type=click.Path(path_type=Path), help="Output folder (default output/<series>/).")
 @click.option("--strict", is_flag=True, help="Fail when an image cannot be had.")
 @click.option("--offline", is_flag=True, help="Use cached images only; make no request.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Processes laying out PDF pages (default: one per core).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("-v", "--verbose", is_flag=True, help="List every warning.")
-def build_command(series, formats, outdir, strict, offline, quiet, verbose):
+def build_command(series, formats, outdir, strict, offline, jobs, quiet, verbose):
     """Build a series (a folder holding series.toml, or the file itself).
 
     \b
@@ -72,7 +73,8 @@ def build_command(series, formats, outdir, strict, offline, quiet, verbose):
     from .pipeline import DEFAULT_FORMATS, BuildOptions, build
     with ProgressDisplay(quiet) as display:
         report = build(series, BuildOptions(formats=tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS,
-                                            outdir=outdir, strict=strict, offline=offline), progress=display.update)
+                                            outdir=outdir, strict=strict, offline=offline, jobs=jobs),
+                       progress=display.update)
     if not quiet:
         _summary(report, verbose)
 

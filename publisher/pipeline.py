@@ -38,6 +38,7 @@ class BuildOptions:
     strict: bool = False
     offline: bool = False
     cache_root: Path | None = None
+    jobs: int | None = None  # processes laying out PDF pages; default: the cores this process may use
 
 
 class StrictFailure(PublisherError):
@@ -149,7 +150,7 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
         if progress and fmt != "handouts":
             progress(fmt, 0, 1)
         with timings(fmt):
-            written, problems = BACKENDS[fmt](book, outdir, theme, cache, progress)
+            written, problems = BACKENDS[fmt](book, outdir, theme, cache, options, progress)
         if progress and fmt != "handouts":
             progress(fmt, 1, 1)
         outputs += written
@@ -162,26 +163,26 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
 
 
 # Backends import their engines when used: WeasyPrint alone takes 0.4 s to import.
-def _epub(book: Book, outdir: Path, theme: Theme, cache: ImageCache, progress):
+def _epub(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.epub import write_epub
     path = outdir / f"{book.manifest.slug}.epub"
     write_epub(book, path, theme, cache)
     return [path], []
 
 
-def _pdf(book: Book, outdir: Path, theme: Theme, cache: ImageCache, progress):
+def _pdf(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.pdf import write_book_pdf
     path = outdir / f"{book.manifest.slug}.pdf"
-    return [path], write_book_pdf(book, path, theme, cache, press=False)
+    return [path], write_book_pdf(book, path, theme, cache, press=False, workers=options.jobs, progress=progress)
 
 
-def _print(book: Book, outdir: Path, theme: Theme, cache: ImageCache, progress):
+def _print(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.pdf import write_book_pdf
     path = outdir / f"{book.manifest.slug}-print.pdf"
-    return [path], write_book_pdf(book, path, theme, cache, press=True)
+    return [path], write_book_pdf(book, path, theme, cache, press=True, workers=options.jobs, progress=progress)
 
 
-def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, progress):
+def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.pdf import write_handout
     paths = []
     for i, chapter in enumerate(book.chapters, 1):

@@ -8,7 +8,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-STAGE_NAMES = {"images": "图片 images", "epub": "EPUB", "pdf": "PDF", "print": "print PDF", "handouts": "handouts"}
+STAGE_NAMES = {"images": "images", "epub": "EPUB", "pdf": "PDF", "print": "print PDF", "handouts": "handouts",
+               "pdf pages": "laying out"}
 
 
 class ProgressDisplay:

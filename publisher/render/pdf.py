@@ -1,34 +1,35 @@
 """Book -> the PDF book (screen or press) and A4 handouts, with WeasyPrint.
 
-Recipe for the book: lay out the body (every episode, each opening on a recto) as one
-document; read from its pages where each chapter and section landed; lay out the front matter
-(title page, colophon, 目录 with those page numbers) last, padded to an even count so the body
-starts on a recto; write both as one PDF; add /PageLabels (roman front matter, arabic body).
-The press variant adds bleed, crop marks and a PDF/X-4 output intent.
+Recipe for the book: each episode is laid out as its own document (in parallel, and cached by
+content: an unchanged episode is never laid out again); the front matter (title page,
+colophon, 目录 with the page numbers the episodes landed on) is laid out last; the assembler
+joins them, opening every episode on a recto, and stamps the folios. The press variant adds
+bleed, crop marks and a PDF/X-4 output intent; the screen variant keeps images light.
 """
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pikepdf
-from weasyprint import CSS, HTML
-
-from ..book import Book, Chapter
+from ..book import Asset, Book, Chapter
 from ..errors import Problem
 from ..images.cache import ImageCache, atomic_write
+from ..images.process import ImageInfo, for_pdf
 from ..manifest import PdfSettings
 from ..normalize import TocEntry
 from ..themes import Theme
+from .assemble import ChapterMarks, Folios, assemble, body_layout
 from .epub import byline
-from .fetcher import LockedFetcher
+from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
 
 PT_PER_MM = 72 / 25.4
+PX_PER_PT = 4 / 3
 CMYK_PROFILES = ("/usr/share/color/icc/ghostscript/default_cmyk.icc", "/usr/share/color/icc/ghostscript/ps_cmyk.icc")
+FOLIO_GAP_MM = 5  # from the text block's foot to the top of the folio
+FRONT_MARKS = {"colophon": "版权信息", "toc": "目录"}
 
 
 @dataclass(frozen=True)
@@ -65,88 +66,110 @@ def css_string(value: str) -> str:
     return re.sub(r'["\\<>\n\r]', lambda m: "\\%x " % ord(m.group(0)), value)
 
 
-def _view(chapter: Chapter, book: Book, cache: ImageCache) -> dict:
-    """What the templates need of a chapter, images pointing into the cache."""
-    return {"key": chapter.key, "number": chapter.number, "title": chapter.title, "lang": chapter.lang,
-            "author": chapter.author, "byline": byline(chapter),
-            "body": chapter.body_with(lambda key: cache.object_path(book.assets[key].sha256).as_uri())}
+def pdf_image(asset: Asset, cache: ImageCache, lossless: bool) -> Path:
+    """The file WeasyPrint embeds for an asset (see `for_pdf`), made once and kept in the cache."""
+    if asset.type == "image/jpeg" or lossless and asset.type == "image/png":
+        return cache.object_path(asset.sha256)
+    for ext in (".jpg", ".png"):
+        derived = cache.derived(f"pdf-{int(lossless)}-{asset.sha256}{ext}")
+        if derived.is_file():
+            return derived
+    data, kind = for_pdf(cache.read(asset.sha256), ImageInfo(asset.type, asset.width, asset.height), lossless)
+    derived = cache.derived(f"pdf-{int(lossless)}-{asset.sha256}{'.jpg' if kind == 'image/jpeg' else '.png'}")
+    atomic_write(derived, data)
+    return derived
 
 
-def _fetcher(cache: ImageCache, theme: Theme, profile: str | None = None) -> LockedFetcher:
-    """Renders may read the cached images, the theme, and the colour profile; nothing else."""
-    return LockedFetcher([cache.root / "objects", *theme.folders] + ([Path(profile).parent] if profile else []))
+@dataclass(frozen=True)
+class _Setup:
+    """What every part of one book PDF shares."""
+
+    g: Geometry
+    roots: tuple[str, ...]
+    base_css: str
+    created: str
+    press: bool
 
 
-def _html(markup: str, fetcher: LockedFetcher) -> HTML:
-    # base_url is a folder with nothing in it: relative references in a post resolve to nothing
-    return HTML(string=markup, base_url="file:///nonexistent/", url_fetcher=fetcher)
-
-
-def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, press: bool) -> list[Problem]:
-    theme.env.filters["css_string"] = css_string
+def _setup(book: Book, theme: Theme, cache: ImageCache, press: bool) -> _Setup:
     g = geometry(book.manifest.pdf, press)
-    created = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     profile = _cmyk_profile() if press else None
-    fetcher = _fetcher(cache, theme, profile)
+    roots = [cache.root / "objects", cache.root / "derived", *theme.folders] + ([Path(profile).parent] if profile else [])
     base_css = theme.css("pdf.css")
     if profile:  # PDF/X needs a CMYK characterisation; `components` avoids a crash in v70 (ENGINES.md)
-        base_css += f"\n@color-profile device-cmyk {{ src: url({Path(profile).as_uri()}); components: cyan, magenta, yellow, black }}\n"
-    profiles: dict = {}
+        base_css += (f"\n@color-profile device-cmyk {{ src: url({Path(profile).as_uri()}); "
+                     "components: cyan, magenta, yellow, black }\n")
+    created = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _Setup(g, tuple(str(r) for r in roots), base_css, created, press)
 
-    def render(markup: str, front: bool):
-        styles = [CSS(string=theme.render("pdf/pages.css", g=g, book=book, front=front), url_fetcher=fetcher),
-                  CSS(string=base_css, url_fetcher=fetcher, color_profiles=profiles)]
-        return _html(markup, fetcher).render(stylesheets=styles, color_profiles=profiles)
 
-    chapters = [_view(c, book, cache) for c in book.chapters]
-    body_doc = render(theme.render("pdf/body.html", book=book, chapters=chapters, created=created), False)
-    where = {name: i + 1 for i, page in enumerate(body_doc.pages) for name in page.anchors}
-    toc = [_toc_entry(c, where) for c in book.chapters]
+def _view(chapter: Chapter, book: Book, href) -> dict:
+    """What the templates need of a chapter."""
+    return {"key": chapter.key, "number": chapter.number, "title": chapter.title, "lang": chapter.lang,
+            "author": chapter.author, "byline": byline(chapter), "body": chapter.body_with(href)}
+
+
+def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, press: bool,
+                   workers: int | None = None, progress=None) -> list[Problem]:
+    theme.env.filters["css_string"] = css_string
+    setup = _setup(book, theme, cache, press)
+    images = {key: pdf_image(asset, cache, lossless=press).as_uri() for key, asset in book.assets.items()}
+    pages_css = theme.render("pdf/pages.css", g=setup.g, book=book, front=False, stamped=True)
+    styles = (pages_css, setup.base_css)
+    jobs = [PartJob(c.key, theme.render("pdf/body.html", book=book, chapters=[_view(c, book, images.get)],
+                                        created=setup.created), styles, setup.roots) for c in book.chapters]
+    jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', styles, setup.roots))
+    jobs.append(_digits_job(setup, theme))
+    store = PartCache(cache.root)
+    *episodes, blank, digits = render_all(jobs, store, workers or default_workers(), progress)
+    front = _front(book, theme, setup, episodes, store)
+    folios = _folios(digits, setup.g)
+    marks = [ChapterMarks(c.title, c.key, c.toc) for c in book.chapters]
+    atomic_write(path, assemble(front, episodes, blank, folios, marks, FRONT_MARKS))
+    return low_resolution(book, setup.g) if press else []
+
+
+def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart], store: PartCache) -> RenderedPart:
+    """The front matter, laid out once the body's page numbers are known; padded to an even
+    number of pages so the body starts on a recto."""
+    starts = body_layout(episodes)
+
+    def folio(part: RenderedPart, start: int, anchor: str):
+        page = part.anchors.get(anchor, (0,))[0]
+        return start + page + 1
+
+    toc = [{"id": c.key, "title": c.title, "page": folio(part, start, c.key),
+            "children": [{"id": e.id, "title": e.title, "page": folio(part, start, e.id)} for e in c.toc]}
+           for c, part, start in zip(book.chapters, episodes, starts)]
+    chapters = [{"title": c.title, "byline": byline(c)} for c in book.chapters]
     build_date = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
-
-    def front(pad: bool):
-        return render(theme.render("pdf/front.html", book=_FrontBook(book, chapters), toc=toc,
-                                   build_date=build_date, pad=pad), True)
-
-    front_doc = front(False)
-    if len(front_doc.pages) % 2:
-        front_doc = front(True)
-    document = front_doc.copy(front_doc.pages + body_doc.pages)
-    options = {"pdf_identifier": book.identifier.encode()[:32]}
-    if press and profile:
-        options["pdf_variant"] = "pdf/x-4"
-    data = document.write_pdf(**options)
-    atomic_write(path, _page_labels(data, len(front_doc.pages)))
-    return low_resolution(book, g) if press else []
+    css = (theme.render("pdf/pages.css", g=setup.g, book=book, front=True, stamped=False), setup.base_css)
+    options = (("pdf_identifier", book.identifier.encode()[:32]),)
+    if setup.press and _cmyk_profile():
+        options += (("pdf_variant", "pdf/x-4"),)
+    for pad in (False, True):
+        markup = theme.render("pdf/front.html", book=book, chapters=chapters, toc=toc, build_date=build_date,
+                              pad=pad, created=setup.created)
+        job = PartJob("front", markup, css, setup.roots, options)
+        part = render_all([job], store, 1)[0]
+        if part.pages % 2 == 0:
+            return part
+    return part
 
 
-class _FrontBook:
-    """The book as the front-matter template sees it: chapter bylines precomputed."""
-
-    def __init__(self, book: Book, chapters: list[dict]):
-        self._book = book
-        self.chapters = chapters
-
-    def __getattr__(self, name):
-        return getattr(self._book, name)
-
-
-def _toc_entry(chapter: Chapter, where: dict) -> dict:
-    def entry(e: TocEntry) -> dict:
-        return {"id": e.id, "title": e.title, "page": where.get(e.id, ""), "children": []}
-    return {"id": chapter.key, "title": chapter.title, "page": where.get(chapter.key, ""),
-            "children": [entry(e) for e in chapter.toc]}
+def _digits_job(setup: _Setup, theme: Theme) -> PartJob:
+    """A sheet of ten pages, page d showing the digit d where folios go, and a last page that
+    measures each digit's advance."""
+    g = setup.g
+    top_px = (g.height_mm * PT_PER_MM - g.bottom + FOLIO_GAP_MM * PT_PER_MM) * PX_PER_PT
+    markup = theme.render("pdf/digits.html", top=round(top_px, 3))
+    css = f"@page {{ size: {g.width_mm}mm {g.height_mm}mm; margin: 0 }}"
+    return PartJob("digits", markup, (css, theme.css("pdf.css")), setup.roots)
 
 
-def _page_labels(data: bytes, front_pages: int) -> bytes:
-    """Roman folios for the front matter, arabic from 1 for the body (PDF 1.7 §12.4.2)."""
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r)] if front_pages else []
-        nums += [front_pages, pikepdf.Dictionary(S=pikepdf.Name.D)]
-        pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True)
-        return out.getvalue()
+def _folios(digits: RenderedPart, g: Geometry) -> Folios:
+    advance = tuple((digits.anchors[f"e{d}"][1] - digits.anchors[f"s{d}"][1]) / 10 for d in range(10))
+    return Folios(digits, advance, digits.anchors["o0"][1], g.outer * PX_PER_PT)
 
 
 def _cmyk_profile() -> str | None:
@@ -171,14 +194,15 @@ def low_resolution(book: Book, g: Geometry) -> list[Problem]:
 
 
 def write_handout(chapter: Chapter, book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
+    from .parts import render_part
     theme.env.filters["css_string"] = css_string
-    view = _view(chapter, book, cache)
+    images = {key: pdf_image(asset, cache, lossless=False).as_uri() for key, asset in book.assets.items()}
+    view = _view(chapter, book, images.get)
     header = book.title + (f" · 第 {chapter.number} 期" if chapter.number is not None else "")
     created = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     g = geometry(PdfSettings(trim=(210.0, 297.0)), press=False, font_pt=11)
     page_css = theme.render("pdf/handout-pages.css", header=header, byline=view["byline"], g=g)
     markup = theme.render("pdf/handout.html", chapter=view, series=book.title, created=created)
-    fetcher = _fetcher(cache, theme)
-    doc = _html(markup, fetcher).render(stylesheets=[CSS(string=theme.css("pdf.css"), url_fetcher=fetcher),
-                                                     CSS(string=page_css, url_fetcher=fetcher)])
-    atomic_write(path, doc.write_pdf())
+    roots = (str(cache.root / "objects"), str(cache.root / "derived"), *(str(f) for f in theme.folders))
+    part = render_part(PartJob(chapter.key, markup, (theme.css("pdf.css"), page_css), roots))
+    atomic_write(path, part.data)
