@@ -1,21 +1,24 @@
-"""Rendered parts -> one PDF book, with pikepdf.
+"""Rendered parts -> one PDF book, written part by part (pikepdf reads, pdfwrite writes).
 
-The front matter is the base (its metadata, output intent and identifier stay); each episode's
-pages follow, a blank page before any episode that would otherwise open on a verso; folios are
-stamped on the body pages from a sheet of digits (so an episode's pages do not depend on where
-it lands, and stay cached when another episode changes length); then bookmarks, /PageLabels
+The front matter comes first (its metadata, output intent and information dictionary are the
+book's), padded to an even count; each episode's pages follow, a blank page before any episode
+that would otherwise open on a verso; folios are stamped on body pages from a sheet of digits
+(so an episode's pages never depend on where it lands, and stay cached when another episode
+changes length); then one subset per font face for the whole book, bookmarks, /PageLabels
 (roman front matter, arabic body) and the 目录's links.
 """
 from __future__ import annotations
 
-import io
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name
+from pikepdf import Name
 
 from ..normalize import TocEntry
 from .parts import RenderedPart
+from .pdfwrite import PartCopier, PdfWriter, serialize
 
 PX = 0.75  # points per CSS px
 
@@ -28,6 +31,17 @@ class Folios:
     advance: tuple[float, ...]  # CSS px of each digit 0-9
     origin_x: float  # CSS px where each digit is drawn on its sheet page
     outer: float  # CSS px from the outer trim edge to the folio
+
+    def stamp(self, writer, text: str, recto: bool, digits: list[int]) -> tuple[int, dict]:
+        """A content stream drawing folio `text` at the outer corner, and the XObjects it uses."""
+        length = sum(self.advance[int(c)] for c in text)
+        x = self.sheet.size[0] - self.outer - length if recto else self.outer
+        operators, xobjects = [], {}
+        for c in text:
+            xobjects[f"/PubDigit{c}"] = digits[int(c)]
+            operators.append(b"q 1 0 0 1 %.3f 0 cm /PubDigit%s Do Q" % ((x - self.origin_x) * PX, c.encode()))
+            x += self.advance[int(c)]
+        return writer.new_stream(b"", b"\n".join(operators) + b"\n"), xobjects
 
 
 @dataclass(frozen=True)
@@ -48,90 +62,218 @@ def body_layout(parts: list[RenderedPart]) -> list[int]:
 
 
 def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedPart, folios: Folios,
-             chapters: list[ChapterMarks], front_marks: dict[str, str]) -> bytes:
-    pdf = pikepdf.open(io.BytesIO(front.data))
-    sources = [pikepdf.open(io.BytesIO(p.data)) for p in episodes + [blank, folios.sheet]]
-    *episode_pdfs, blank_pdf, sheet_pdf = sources
-    front_count = len(pdf.pages)
+             chapters: list[ChapterMarks], front_marks: dict[str, str], fonts_folder: Path, out: Path) -> None:
+    front_count = front.pages + front.pages % 2
     starts = body_layout(episodes)
-    blanks = set()
-    for start, source in zip(starts, episode_pdfs):
-        while len(pdf.pages) - front_count < start:
-            blanks.add(len(pdf.pages) - front_count)
-            pdf.pages.append(blank_pdf.pages[0])
-        pdf.pages.extend(source.pages)
-    _stamp_folios(pdf, front_count, blanks, folios, sheet_pdf)
-    _outline(pdf, front, episodes, starts, front_count, chapters, front_marks)
-    pdf.Root.PageLabels = Dictionary(Nums=Array([0, Dictionary(S=Name.r), front_count, Dictionary(S=Name.D)]))
-    _toc_links(pdf, front, episodes, starts, front_count)
-    out = io.BytesIO()
-    pdf.save(out, deterministic_id=True)
-    for source in sources:
-        source.close()
-    return out.getvalue()
+    body_count = (starts[-1] + episodes[-1].pages) if episodes else 0
+    writer = PdfWriter(out)
+    pages_root = writer.reserve()
+    numbers = [writer.reserve() for _ in range(front_count + body_count)]  # every page's object
+    fonts = _FontPlan(writer, [front, blank, folios.sheet] + episodes, fonts_folder)
+    begin, end = writer.new_stream(b"", b"q\n", compress=False), writer.new_stream(b"", b"\nQ\n", compress=False)
+    digits = _digit_forms(writer, folios.sheet, fonts.hook)
 
-
-def _stamp_folios(pdf, front_count: int, blanks: set, folios: Folios, sheet) -> None:
-    digits = [pdf.copy_foreign(sheet.pages[d].as_form_xobject()) for d in range(10)]
-    width = folios.sheet.size[0]
-    for index in range(front_count, len(pdf.pages)):
-        body = index - front_count
-        if body in blanks:
-            continue
-        text = str(body + 1)
-        length = sum(folios.advance[int(c)] for c in text)
-        recto = (index + 1) % 2 == 1
-        x = width - folios.outer - length if recto else folios.outer
-        page = pdf.pages[index]
-        page.contents_coalesce()
-        content = [b"q"]
-        for c in text:
-            name = Name(f"/Folio{c}")
-            page.add_resource(digits[int(c)], Name.XObject, name, replace_existing=True)
-            content.append(b"q 1 0 0 1 %.3f 0 cm %s Do Q" % ((x - folios.origin_x) * PX, bytes(name)))
-            x += folios.advance[int(c)]
-        content.append(b"Q")
-        page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
-        page.contents_add(pikepdf.Stream(pdf, b"\nQ\n" + b"\n".join(content) + b"\n"))
-
-
-def _destination(pdf, index: int, y_px: float, height_px: float) -> Array:
-    return Array([pdf.pages[index].obj, Name.XYZ, None, (height_px - y_px) * PX, None])
-
-
-def _outline(pdf, front, episodes, starts, front_count, chapters, front_marks) -> None:
-    height = front.size[1]
-    with pdf.open_outline() as outline:
-        outline.root.clear()
-        for anchor, title in front_marks.items():
-            if anchor in front.anchors:
-                page, _, y = front.anchors[anchor]
-                outline.root.append(pikepdf.OutlineItem(title, _destination(pdf, page, y, height)))
-        for chapter, part, start in zip(chapters, episodes, starts):
-            def item(title: str, anchor: str, children=()):
-                page, _, y = part.anchors.get(anchor, (0, 0, 0))
-                node = pikepdf.OutlineItem(title, _destination(pdf, front_count + start + page, y, height))
-                node.children.extend(item(c.title, c.id, c.children) for c in children)
-                return node
-            outline.root.append(item(chapter.title, chapter.key, chapter.toc))
-
-
-def _toc_links(pdf, front, episodes, starts, front_count) -> None:
-    """The 目录 points at anchors in other parts: make its links here, where all pages meet."""
-    where = {}
+    where = {}  # anchor -> (page object number, y) for links and bookmarks
     for part, start in zip(episodes, starts):
         for anchor, (page, _, y) in part.anchors.items():
-            where[anchor] = (front_count + start + page, y)
+            where[anchor] = (numbers[front_count + start + page], y)
     height = front.size[1]
+
+    with pikepdf.open(front.path) as source:
+        copier = PartCopier(writer, source, dict_hook=fonts.hook)
+        links = _toc_links(writer, front, where, height)
+        for index, page in enumerate(source.pages):
+            _write_page(writer, copier, page.obj, numbers[index], pages_root, annots=links.get(index, ()))
+        catalog = {key: serialize(source.Root[key], copier.ref, fonts.hook)
+                   for key in ("/OutputIntents", "/Metadata", "/Lang", "/MarkInfo", "/ViewerPreferences")
+                   if key in source.Root}
+        info = writer.reserve()
+        writer.object(info, serialize(pikepdf.Dictionary(source.trailer.Info), copier.ref, fonts.hook)
+                      if "/Info" in source.trailer else b"<<>>")
+        copier.drain()
+    blanks = _blank_pages(front_count, starts, episodes, front.pages % 2 == 1)
+    with pikepdf.open(blank.path) as source:
+        copier = PartCopier(writer, source, dict_hook=fonts.hook)
+        for index in blanks:
+            _write_page(writer, copier, source.pages[0].obj, numbers[index], pages_root)
+        copier.drain()
+    for part, start in zip(episodes, starts):
+        with pikepdf.open(part.path) as source:
+            preassigned = {page.obj.objgen: numbers[front_count + start + i] for i, page in enumerate(source.pages)}
+            copier = PartCopier(writer, source, preassigned, dict_hook=fonts.hook)
+            copier.queued.update(preassigned)
+            for i, page in enumerate(source.pages):
+                index = front_count + start + i
+                stamp = folios.stamp(writer, str(start + i + 1), recto=(index + 1) % 2 == 1, digits=digits)
+                _write_page(writer, copier, page.obj, numbers[index], pages_root,
+                            contents=(begin, end, stamp[0]), xobjects=stamp[1])
+            copier.drain()
+    fonts.write()
+    outline = _outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, height)
+    writer.object(pages_root, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (
+        len(numbers), b" ".join(b"%d 0 R" % n for n in numbers)))
+    root = writer.reserve()
+    extra = b"".join(Name(k).unparse() + b" " + v + b" " for k, v in catalog.items())
+    writer.object(root, b"<< /Type /Catalog /Pages %d 0 R /Outlines %d 0 R /PageMode /UseOutlines "
+                        b"/PageLabels << /Nums [0 << /S /r >> %d << /S /D >>] >> %s>>"
+                  % (pages_root, outline, front_count, extra))
+    writer.finish(root, info)
+
+
+def _blank_pages(front_count: int, starts: list[int], episodes: list[RenderedPart], pad_front: bool) -> list[int]:
+    """Page indexes (in the book) that are blank: the front matter's padding and versos left
+    empty so that the next episode opens on a recto."""
+    blanks = [front_count - 1] if pad_front else []
+    end = 0
+    for part, start in zip(episodes, starts):
+        blanks += [front_count + i for i in range(end, start)]
+        end = start + part.pages
+    return blanks
+
+
+def _write_page(writer, copier, page, number: int, parent: int, contents=None, xobjects=None, annots=()) -> None:
+    """A page dictionary under our page tree, optionally with content wrapped and stamped
+    (contents = (begin, end, stamp) stream numbers), extra XObjects and annotations."""
+    skip = {"/Parent", "/Contents", "/Annots", "/Resources"}
+    entries = [Name(k).unparse() + b" " + serialize(page[k], copier.ref, copier.hook) for k in page.keys() if k not in skip]
+    original = page.get("/Contents")
+    refs = [] if original is None else ([original] if not isinstance(original, pikepdf.Array) else list(original))
+    streams = [serialize(r, copier.ref, copier.hook) for r in refs]
+    if contents:
+        begin, end, stamp = contents
+        streams = [b"%d 0 R" % begin] + streams + [b"%d 0 R" % end, b"%d 0 R" % stamp]
+    entries.append(b"/Contents [" + b" ".join(streams) + b"]")
+    resources = page.get("/Resources", pikepdf.Dictionary())
+    if xobjects:
+        inner = [Name(k).unparse() + b" " + serialize(resources[k], copier.ref, copier.hook)
+                 for k in resources.keys() if k != "/XObject"]
+        existing = resources.get("/XObject", pikepdf.Dictionary())
+        xobject = [Name(k).unparse() + b" " + serialize(existing[k], copier.ref, copier.hook) for k in existing.keys()]
+        xobject += [Name(k).unparse() + b" %d 0 R" % v for k, v in xobjects.items()]
+        entries.append(b"/Resources << " + b" ".join(inner) + b" /XObject << " + b" ".join(xobject) + b" >> >>")
+    else:
+        entries.append(b"/Resources " + serialize(resources, copier.ref, copier.hook))
+    annotations = [serialize(a, copier.ref, copier.hook) for a in page.get("/Annots", [])] + [b"%d 0 R" % a for a in annots]
+    if annotations:
+        entries.append(b"/Annots [" + b" ".join(annotations) + b"]")
+    writer.object(number, b"<< /Type /Page /Parent %d 0 R " % parent + b" ".join(
+        e for e in entries if not e.startswith(b"/Type ")) + b" >>")
+
+
+def _digit_forms(writer, sheet: RenderedPart, hook) -> list[int]:
+    """The sheet's pages 0-9 as Form XObjects (each shows one digit where folios go)."""
+    numbers = []
+    with pikepdf.open(sheet.path) as source:
+        copier = PartCopier(writer, source, dict_hook=hook)
+        for d in range(10):
+            page = source.pages[d]
+            contents = page.obj.get("/Contents")
+            parts = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+            data = b"\n".join(p.read_bytes() for p in parts if p is not None)
+            box = b" ".join(serialize(v, copier.ref) for v in page.obj.MediaBox)
+            resources = serialize(page.obj.get("/Resources", pikepdf.Dictionary()), copier.ref, hook)
+            numbers.append(writer.new_stream(b" /Type /XObject /Subtype /Form /BBox [%s] /Resources %s" % (box, resources),
+                                             data))
+        copier.drain()
+    return numbers
+
+
+class _FontPlan:
+    """One subset per font face for the whole book, with the union of the glyphs every part
+    uses, kept at their glyph ids (as WeasyPrint subsets, so CIDToGIDMap /Identity holds)."""
+
+    def __init__(self, writer, parts: list[RenderedPart], folder: Path):
+        self.writer, self.folder = writer, folder
+        self.glyphs: dict[tuple[str, int], set] = {}
+        self.face_of: dict[str, tuple[str, int]] = {}
+        for part in parts:
+            for name, (file_key, index, glyphs) in part.fonts.items():
+                self.glyphs.setdefault((file_key, index), set()).update(glyphs)
+                self.face_of[name] = (file_key, index)
+        self.numbers = {face: writer.reserve() for face in self.glyphs}
+        self.kinds: dict[tuple[str, int], bytes] = {}
+
+    def hook(self, dictionary) -> dict:
+        if dictionary.get("/Type") != Name.FontDescriptor:
+            return {}
+        face = self.face_of.get(str(dictionary.get("/FontName", "")).lstrip("/"))
+        if face is None:
+            return {}
+        return {key: b"%d 0 R" % self.numbers[face] for key in ("/FontFile2", "/FontFile3") if key in dictionary}
+
+    def write(self) -> None:
+        import uharfbuzz as hb
+        for (file_key, index), glyphs in self.glyphs.items():
+            face = hb.Face(hb.Blob.from_file_path(str(self.folder / file_key)), index)
+            wanted = hb.SubsetInput()
+            for glyph in sorted(glyphs | {0}):
+                wanted.glyph_set.add(glyph)
+            for tag in DROP_TABLES:
+                wanted.drop_table_tag_set.add(_tag(tag))
+            wanted.flags = (hb.SubsetFlags.RETAIN_GIDS | hb.SubsetFlags.PASSTHROUGH_UNRECOGNIZED
+                            | hb.SubsetFlags.DESUBROUTINIZE | hb.SubsetFlags.NO_HINTING)
+            data = bytes(hb.subset(face, wanted).blob.data)
+            kind = b" /Subtype /OpenType" if data[:4] == b"OTTO" else b" /Length1 %d" % len(data)
+            compressed = zlib.compress(data, 6)
+            self.writer.stream(self.numbers[(file_key, index)], kind + b" /Filter /FlateDecode", compressed)
+
+
+def _destination(number: int, y_px: float, height_px: float) -> bytes:
+    return b"[%d 0 R /XYZ null %.2f null]" % (number, (height_px - y_px) * PX)
+
+
+def _toc_links(writer, front: RenderedPart, where: dict, height: float) -> dict[int, list[int]]:
+    """The 目录 points at anchors in other parts: its link annotations are made here."""
+    links: dict[int, list[int]] = {}
     for page_index, anchor, (x0, y0, x1, y1) in front.links:
         if anchor not in where:
             continue
         target, y = where[anchor]
-        annotation = pdf.make_indirect(Dictionary(
-            Type=Name.Annot, Subtype=Name.Link, Border=Array([0, 0, 0]),
-            Rect=Array([x0 * PX, (height - y1) * PX, x1 * PX, (height - y0) * PX]),
-            Dest=_destination(pdf, target, y, height)))
-        page = pdf.pages[page_index].obj
-        if Name.Annots not in page:
-            page.Annots = Array()
-        page.Annots.append(annotation)
+        number = writer.reserve()
+        writer.object(number, b"<< /Type /Annot /Subtype /Link /Border [0 0 0] /Rect [%.2f %.2f %.2f %.2f] /Dest %s >>" % (
+            x0 * PX, (height - y1) * PX, x1 * PX, (height - y0) * PX, _destination(target, y, height)))
+        links.setdefault(page_index, []).append(number)
+    return links
+
+
+def _outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, height) -> int:
+    """Bookmarks: the colophon and 目录, then each episode with its sections (ISO 32000 §12.3.3)."""
+    def node(title, page, y, children=()):
+        return {"title": title, "dest": _destination(numbers[page], y, height), "children": list(children)}
+
+    items = [node(title, *front.anchors[anchor][::2]) for anchor, title in front_marks.items() if anchor in front.anchors]
+    for chapter, part, start in zip(chapters, episodes, starts):
+        def entry(title, anchor, children=()):
+            page, _, y = part.anchors.get(anchor, (0, 0, 0))
+            return node(title, front_count + start + page, y, [entry(c.title, c.id, c.children) for c in children])
+        items.append(entry(chapter.title, chapter.key, chapter.toc))
+    root = writer.reserve()
+    first, last, count = _outline_items(writer, items, root)
+    writer.object(root, b"<< /Type /Outlines /First %d 0 R /Last %d 0 R /Count %d >>" % (first, last, count)
+                  if items else b"<< /Type /Outlines /Count 0 >>")
+    return root
+
+
+def _outline_items(writer, items: list[dict], parent: int) -> tuple[int, int, int]:
+    numbers = [writer.reserve() for _ in items]
+    total = len(items)
+    for i, (item, number) in enumerate(zip(items, numbers)):
+        fields = [b"/Title " + pikepdf.String(item["title"]).unparse(), b"/Parent %d 0 R" % parent,
+                  b"/Dest " + item["dest"]]
+        if i:
+            fields.append(b"/Prev %d 0 R" % numbers[i - 1])
+        if i + 1 < len(items):
+            fields.append(b"/Next %d 0 R" % numbers[i + 1])
+        if item["children"]:
+            first, last, count = _outline_items(writer, item["children"], number)
+            fields += [b"/First %d 0 R" % first, b"/Last %d 0 R" % last, b"/Count %d" % -count]
+        writer.object(number, b"<< " + b" ".join(fields) + b" >>")
+    return (numbers[0] if numbers else 0), (numbers[-1] if numbers else 0), total
+
+
+DROP_TABLES = ("BASE", "DSIG", "EBDT", "EBLC", "EBSC", "GPOS", "GSUB", "JSTF", "LTSH", "PCLT", "SVG ")
+
+
+def _tag(name: str) -> int:
+    raw = name.encode().ljust(4)
+    return (raw[0] << 24) | (raw[1] << 16) | (raw[2] << 8) | raw[3]

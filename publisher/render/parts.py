@@ -1,14 +1,19 @@
-"""A part of a PDF (one episode, the front matter, a blank page, the folio digits) -> its PDF
-bytes and what the assembler needs to know of its pages; rendered by WeasyPrint in a pool of
+"""A part of a PDF (one episode, the front matter, a blank page, the folio digits) -> a PDF file
+and what the assembler needs to know of its pages; laid out by WeasyPrint in a pool of
 processes and kept in the cache, keyed by everything that decides the result.
 
 A `PartJob` is self-contained (markup, stylesheets, readable folders, writer options), so it can
-be sent to another process; its key is the sha256 of all of it plus WeasyPrint's version.
+go to another process; its key is the sha256 of all of it plus WeasyPrint's version.
+
+Book parts are written without font programs (`defer_fonts`): each part records which glyphs
+of which font file it uses, and the assembler embeds one subset per face for the whole book.
+Per-part subsets would repeat the same CJK glyphs in every episode (about 1 MB per episode).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -17,7 +22,7 @@ from pathlib import Path
 from ..images.cache import atomic_write
 from .fetcher import LockedFetcher
 
-PARTS_VERSION = 1
+PARTS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -27,76 +32,142 @@ class PartJob:
     stylesheets: tuple[str, ...]
     roots: tuple[str, ...]  # folders the renderer may read
     options: tuple[tuple[str, object], ...] = ()  # write_pdf options
-    profile_css: bool = False  # the last stylesheet declares @color-profile (press files)
+    defer_fonts: bool = False
 
     @property
     def key(self) -> str:
         import weasyprint
         payload = json.dumps([PARTS_VERSION, weasyprint.__version__, self.markup, self.stylesheets, self.roots,
-                              [[k, str(v)] for k, v in self.options], self.profile_css], ensure_ascii=False)
+                              [[k, str(v)] for k, v in self.options], self.defer_fonts], ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
 class RenderedPart:
     name: str
-    data: bytes
+    path: Path  # the part's PDF
     pages: int
     size: tuple[float, float]  # CSS px of the trim box
     anchors: dict = field(default_factory=dict)  # anchor -> (page index, x, y) in CSS px
     links: tuple = ()  # (page index, anchor, (x0, y0, x1, y1)) of internal links, CSS px
-    cached: bool = False
+    fonts: dict = field(default_factory=dict)  # BaseFont -> (font file key, face index, [glyph ids])
 
 
-def render_part(job: PartJob) -> RenderedPart:
-    """Lay out and write one part with WeasyPrint (runs in a worker process)."""
+class _FontLedger:
+    """While a part is written: the fonts it uses, their programs kept aside (WeasyPrint 70's
+    Font.subset is wrapped; a four-byte stub stays so the font type is still recognised)."""
+
+    def __init__(self):
+        self.active = False
+        self.used: dict = {}
+        self.files: dict = {}  # (family, weight, style, index, size) -> file key
+        self.folder: Path | None = None
+
+    def install(self) -> None:
+        from weasyprint.pdf.fonts import Font
+        if getattr(Font.subset, "deferred", False):
+            return
+        original = Font.subset
+
+        def subset(font, to_unicode, hinting):
+            if not LEDGER.active:
+                return original(font, to_unicode, hinting)
+            LEDGER.used[font.name.decode()[1:]] = (self.file_key(font), font.index, sorted(to_unicode))
+            # the magic WeasyPrint reads the font type from: a subset of a CFF face is 'OTTO'
+            cff = "CFF " in font.tables or "CFF2" in font.tables
+            font.file_content = b"OTTO" if cff else b"\x00\x01\x00\x00"
+        subset.deferred = True
+        Font.subset = subset
+
+    def file_key(self, font) -> str:
+        identity = (font.family, font.weight, font.style, font.index, len(font.file_content))
+        if identity not in self.files:
+            key = hashlib.sha256(font.file_content).hexdigest()[:32]
+            path = self.folder / key
+            if not path.is_file():
+                atomic_write(path, bytes(font.file_content))
+            self.files[identity] = key
+        return self.files[identity]
+
+
+LEDGER = _FontLedger()
+
+
+_FONT_CONFIG = []
+
+
+def _font_config():
+    """One font configuration per process: a new one per document loads every face again
+    (and WeasyPrint 70 never frees the old ones)."""
+    if not _FONT_CONFIG:
+        from weasyprint.text.fonts import FontConfiguration
+        _FONT_CONFIG.append(FontConfiguration())
+    return _FONT_CONFIG[0]
+
+
+def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> RenderedPart:
+    """Lay out one part and write its PDF to `out` (runs in a worker process)."""
     from weasyprint import CSS, HTML
     fetcher = LockedFetcher([Path(r) for r in job.roots])
     profiles: dict = {}
-    styles = [CSS(string=css, url_fetcher=fetcher, color_profiles=profiles) for css in job.stylesheets]
+    fonts = _font_config()
+    styles = [CSS(string=css, url_fetcher=fetcher, color_profiles=profiles, font_config=fonts)
+              for css in job.stylesheets]
     # base_url is a folder with nothing in it: relative references left in a post resolve to nothing
     doc = HTML(string=job.markup, base_url="file:///nonexistent/", url_fetcher=fetcher).render(
-        stylesheets=styles, color_profiles=profiles)
+        stylesheets=styles, color_profiles=profiles, font_config=fonts)
     anchors = {name: (i, x, y) for i, page in enumerate(doc.pages) for name, (x, y, *_) in page.anchors.items()}
     links = tuple((i, target, tuple(rect)) for i, page in enumerate(doc.pages)
                   for kind, target, rect, _ in page.links if kind == "internal")
-    data = doc.write_pdf(**dict(job.options))
+    LEDGER.install()
+    LEDGER.active, LEDGER.used, LEDGER.folder = job.defer_fonts, {}, fonts_folder
+    try:
+        data = doc.write_pdf(**dict(job.options))
+    finally:
+        LEDGER.active = False
+    atomic_write(out, data)
     first = doc.pages[0]
-    return RenderedPart(job.name, data, len(doc.pages), (first.width, first.height), anchors, links)
+    return RenderedPart(job.name, out, len(doc.pages), (first.width, first.height), anchors, links, dict(LEDGER.used))
 
 
 class PartCache:
-    """Rendered parts on disk: cache/pdf/ab/abcd….pdf with a .json of their page facts."""
+    """Rendered parts on disk: cache/pdf/ab/abcd….pdf with a .json of their page facts;
+    the font files they use in cache/fonts/."""
 
     def __init__(self, root: Path):
         self.root = Path(root) / "pdf"
+        self.fonts = Path(root) / "fonts"
 
-    def _path(self, key: str, suffix: str) -> Path:
+    def path(self, key: str, suffix: str = ".pdf") -> Path:
         return self.root / key[:2] / f"{key}{suffix}"
 
     def load(self, job: PartJob) -> RenderedPart | None:
         key = job.key
         try:
-            meta = json.loads(self._path(key, ".json").read_text(encoding="utf-8"))
-            data = self._path(key, ".pdf").read_bytes()
-        except (OSError, ValueError):
+            meta = json.loads(self.path(key, ".json").read_text(encoding="utf-8"))
+            if self.path(key).stat().st_size != meta["bytes"]:
+                return None
+        except (OSError, ValueError, KeyError):
             return None
-        if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        if any(not (self.fonts / file_key).is_file() for file_key, _, _ in meta["fonts"].values()):
             return None
-        return RenderedPart(job.name, data, meta["pages"], tuple(meta["size"]),
+        return RenderedPart(job.name, self.path(key), meta["pages"], tuple(meta["size"]),
                             {k: tuple(v) for k, v in meta["anchors"].items()},
-                            tuple((i, t, tuple(r)) for i, t, r in meta["links"]), cached=True)
+                            tuple((i, t, tuple(r)) for i, t, r in meta["links"]), meta["fonts"])
 
-    def save(self, job: PartJob, part: RenderedPart) -> None:
+    def render(self, job: PartJob) -> RenderedPart:
         key = job.key
-        atomic_write(self._path(key, ".pdf"), part.data)
+        part = render_part(job, self.path(key), self.fonts)
         meta = {"pages": part.pages, "size": part.size, "anchors": part.anchors, "links": part.links,
-                "sha256": hashlib.sha256(part.data).hexdigest()}
-        atomic_write(self._path(key, ".json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+                "fonts": part.fonts, "bytes": part.path.stat().st_size}
+        atomic_write(self.path(key, ".json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        return part
 
 
-def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=None) -> list[RenderedPart]:
-    """Every part, from the cache when unchanged, else laid out in `workers` processes."""
+def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=None,
+               isolate: bool = False) -> list[RenderedPart]:
+    """Every part, from the cache when unchanged, else laid out in `workers` processes
+    (`isolate`: in another process even when there is one, to keep this one small)."""
     results: dict[int, RenderedPart] = {}
     missing = []
     for index, job in enumerate(jobs):
@@ -105,29 +176,22 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
             missing.append(index)
         else:
             results[index] = part
-    done = len(results)
-    if progress:
-        progress("pdf pages", done, len(jobs))
-    if len(missing) > 1 and workers > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(missing))) as pool:
-            rendered = pool.map(render_part, [jobs[i] for i in missing])
-            for index, part in zip(missing, rendered):
-                results[index] = _saved(store, jobs[index], part)
-                done += 1
-                if progress:
-                    progress("pdf pages", done, len(jobs))
+
+    def tick():
+        if progress:
+            progress("pdf pages", len(results), len(jobs))
+    tick()
+    if missing and (len(missing) > 1 and workers > 1 or isolate):
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(missing))), mp_context=context) as pool:
+            for index, part in zip(missing, pool.map(store.render, [jobs[i] for i in missing])):
+                results[index] = part
+                tick()
     else:
         for index in missing:
-            results[index] = _saved(store, jobs[index], render_part(jobs[index]))
-            done += 1
-            if progress:
-                progress("pdf pages", done, len(jobs))
+            results[index] = store.render(jobs[index])
+            tick()
     return [results[i] for i in range(len(jobs))]
-
-
-def _saved(store: PartCache, job: PartJob, part: RenderedPart) -> RenderedPart:
-    store.save(job, part)
-    return part
 
 
 def default_workers() -> int:

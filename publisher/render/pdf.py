@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..book import Asset, Book, Chapter
 from ..errors import Problem
-from ..images.cache import ImageCache, atomic_write
+from ..images.cache import ImageCache, atomic_path, atomic_write
 from ..images.process import ImageInfo, for_pdf
 from ..manifest import PdfSettings
 from ..normalize import TocEntry
@@ -117,21 +117,23 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     pages_css = theme.render("pdf/pages.css", g=setup.g, book=book, front=False, stamped=True)
     styles = (pages_css, setup.base_css)
     jobs = [PartJob(c.key, theme.render("pdf/body.html", book=book, chapters=[_view(c, book, images.get)],
-                                        created=setup.created), styles, setup.roots) for c in book.chapters]
-    jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', styles, setup.roots))
+                                        created=setup.created), styles, setup.roots, defer_fonts=True)
+            for c in book.chapters]
+    jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', styles, setup.roots,
+                        defer_fonts=True))
     jobs.append(_digits_job(setup, theme))
     store = PartCache(cache.root)
     *episodes, blank, digits = render_all(jobs, store, workers or default_workers(), progress)
     front = _front(book, theme, setup, episodes, store)
     folios = _folios(digits, setup.g)
     marks = [ChapterMarks(c.title, c.key, c.toc) for c in book.chapters]
-    atomic_write(path, assemble(front, episodes, blank, folios, marks, FRONT_MARKS))
+    with atomic_path(path) as temporary:
+        assemble(front, episodes, blank, folios, marks, FRONT_MARKS, store.fonts, temporary)
     return low_resolution(book, setup.g) if press else []
 
 
 def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart], store: PartCache) -> RenderedPart:
-    """The front matter, laid out once the body's page numbers are known; padded to an even
-    number of pages so the body starts on a recto."""
+    """The front matter, laid out once the body's page numbers are known."""
     starts = body_layout(episodes)
 
     def folio(part: RenderedPart, start: int, anchor: str):
@@ -147,14 +149,10 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
     options = (("pdf_identifier", book.identifier.encode()[:32]),)
     if setup.press and _cmyk_profile():
         options += (("pdf_variant", "pdf/x-4"),)
-    for pad in (False, True):
-        markup = theme.render("pdf/front.html", book=book, chapters=chapters, toc=toc, build_date=build_date,
-                              pad=pad, created=setup.created)
-        job = PartJob("front", markup, css, setup.roots, options)
-        part = render_all([job], store, 1)[0]
-        if part.pages % 2 == 0:
-            return part
-    return part
+    markup = theme.render("pdf/front.html", book=book, chapters=chapters, toc=toc, build_date=build_date,
+                          created=setup.created)
+    return render_all([PartJob("front", markup, css, setup.roots, options, defer_fonts=True)], store, 1,
+                      isolate=True)[0]
 
 
 def _digits_job(setup: _Setup, theme: Theme) -> PartJob:
@@ -164,7 +162,7 @@ def _digits_job(setup: _Setup, theme: Theme) -> PartJob:
     top_px = (g.height_mm * PT_PER_MM - g.bottom + FOLIO_GAP_MM * PT_PER_MM) * PX_PER_PT
     markup = theme.render("pdf/digits.html", top=round(top_px, 3))
     css = f"@page {{ size: {g.width_mm}mm {g.height_mm}mm; margin: 0 }}"
-    return PartJob("digits", markup, (css, theme.css("pdf.css")), setup.roots)
+    return PartJob("digits", markup, (css, theme.css("pdf.css")), setup.roots, defer_fonts=True)
 
 
 def _folios(digits: RenderedPart, g: Geometry) -> Folios:
@@ -204,5 +202,4 @@ def write_handout(chapter: Chapter, book: Book, path: Path, theme: Theme, cache:
     page_css = theme.render("pdf/handout-pages.css", header=header, byline=view["byline"], g=g)
     markup = theme.render("pdf/handout.html", chapter=view, series=book.title, created=created)
     roots = (str(cache.root / "objects"), str(cache.root / "derived"), *(str(f) for f in theme.folders))
-    part = render_part(PartJob(chapter.key, markup, (theme.css("pdf.css"), page_css), roots))
-    atomic_write(path, part.data)
+    render_part(PartJob(chapter.key, markup, (theme.css("pdf.css"), page_css), roots), path)
