@@ -35,6 +35,7 @@ class PdfSettings:
     trim: tuple[float, float] = TRIMS["A5"]  # millimetres, width x height
     bleed: float = 3.0  # millimetres, print format only
     min_ppi: int = 150
+    toc_depth: int | None = None  # printed 目录: 1 episodes, 2 with sections; None: 2 unless that is long
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ TABLES = {
                "max-bytes": (int, "bytes"), "max-pixels": (int, "pixels"), "mirror": (str, "a folder"),
                "allow-hosts": (list, "a list of host names or networks")},
     "pdf": {"trim": (str, 'A5, B5, 16K or "W mm H mm"'), "bleed": ((str, int, float), 'a length like "3mm"'),
-            "min-ppi": (int, "pixels per inch")},
+            "min-ppi": (int, "pixels per inch"), "toc-depth": (int, "1 or 2")},
     "epub": {"toc-depth": (int, "1, 2 or 3"), "max-image": (int, "pixels"), "jpeg-quality": (int, "1-95")},
 }
 
@@ -253,8 +254,12 @@ def _pdf_settings(table: dict, report) -> PdfSettings:
     bleed = parse_length_mm(table.get("bleed", 3), ("pdf", "bleed"), report)
     if bleed is not None and not 0 <= bleed <= 10:
         report(("pdf", "bleed"), f"pdf.bleed must be between 0 and 10 mm, not {bleed}")
+    depth = table.get("toc-depth")
+    if depth is not None and depth not in (1, 2):
+        report(("pdf", "toc-depth"), f"pdf.toc-depth must be 1 or 2, not {depth!r}")
     return PdfSettings(trim=trim, bleed=bleed if bleed is not None else 3.0,
-                       min_ppi=int(table.get("min-ppi", PdfSettings.min_ppi)))
+                       min_ppi=int(table.get("min-ppi", PdfSettings.min_ppi)),
+                       toc_depth=depth if depth in (1, 2) else None)
 
 
 def _epub_settings(table: dict, report) -> EpubSettings:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 STAGE_NAMES = {"images": "images", "epub": "EPUB", "pdf": "PDF", "print": "print PDF", "handouts": "handouts",
                "pdf pages": "laying out"}
@@ -23,6 +21,8 @@ class ProgressDisplay:
 
     def __enter__(self):
         if self.live:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             self.progress = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                                      TimeElapsedColumn(), console=Console(file=self.stream), transient=False)
             self.progress.start()

@@ -196,3 +196,15 @@ def test_epub_copies():
     assert Image.open(io.BytesIO(data)).mode == "RGB"
     small = image_bytes("PNG", (50, 50))
     assert for_epub(small, ImageInfo("image/png", 50, 50), 1600, 80) == (small, "image/png")
+
+
+def test_an_unreachable_host_fails_fast(tmp_path):
+    import socket
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    urls = [f"http://127.0.0.1:{port}/{i}.png" for i in range(40)]
+    result = localize(urls, settings(), ImageCache(tmp_path))
+    unreachable = [r for r in result.failed.values() if "host unreachable" in r]
+    assert len(result.failed) == 40 and len(unreachable) >= 40 - 8 - 3  # only the first few were tried
+    assert all("connection failed" in r or "host unreachable" in r for r in result.failed.values())

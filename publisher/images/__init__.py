@@ -17,9 +17,10 @@ from typing import Callable
 
 from ..manifest import ImageSettings
 from .cache import CacheEntry, ImageCache
-from .fetch import Fetcher, FetchFailure
-from .process import ImageRejected, inspect
-from .urls import refuse_reason
+from .urls import FetchFailure, ImageRejected, refuse_reason
+
+# httpx and Pillow are imported when an image has to be fetched or checked: a warm build
+# answered from the cache needs neither.
 
 MAX_DATA_URI = 5 * 1024 * 1024
 WORKERS = 8
@@ -47,7 +48,7 @@ class Localized:
 def localize(urls, settings: ImageSettings, cache: ImageCache, offline: bool = False,
              progress: Callable[[], None] | None = None) -> Localized:
     urls = list(dict.fromkeys(urls))
-    fetcher = None if offline else Fetcher(settings.timeout, settings.max_bytes, settings.allow_hosts)
+    fetcher = None if offline else _LazyFetcher(settings)
 
     def one(url: str):
         try:
@@ -68,7 +69,7 @@ def localize(urls, settings: ImageSettings, cache: ImageCache, offline: bool = F
                      failed={u: r for u, r in results if isinstance(r, str)})
 
 
-def _localize_one(url: str, settings: ImageSettings, cache: ImageCache, fetcher: Fetcher | None) -> LocalImage:
+def _localize_one(url: str, settings: ImageSettings, cache: ImageCache, fetcher: _LazyFetcher | None) -> LocalImage:
     if url.startswith("data:"):
         return _inline(url, settings, cache)
     if reason := refuse_reason(url, settings.allow_hosts):
@@ -81,12 +82,33 @@ def _localize_one(url: str, settings: ImageSettings, cache: ImageCache, fetcher:
             raise FetchFailure("offline (not in the cache)")
         fetched = fetcher.fetch(url)
         data, final_url, origin = fetched.data, fetched.final_url, "fetched"
+    from .process import inspect
     info = inspect(data, settings.max_pixels)
     sha = cache.put(data)
     cache.record(CacheEntry(url=url, final_url=final_url, type=info.type, size=len(data), sha256=sha,
                             width=info.width, height=info.height,
                             fetched_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
     return LocalImage(url, sha, info.type, info.width, info.height, origin)
+
+
+class _LazyFetcher:
+    """The HTTP client, made on the first request (threads share it)."""
+
+    def __init__(self, settings: ImageSettings):
+        import threading
+        self.settings, self.client, self.lock = settings, None, threading.Lock()
+
+    def fetch(self, url: str):
+        with self.lock:
+            if self.client is None:
+                from .fetch import Fetcher
+                s = self.settings
+                self.client = Fetcher(s.timeout, s.max_bytes, s.allow_hosts)
+        return self.client.fetch(url)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
 
 
 def _inline(url: str, settings: ImageSettings, cache: ImageCache) -> LocalImage:
@@ -99,6 +121,7 @@ def _inline(url: str, settings: ImageSettings, cache: ImageCache) -> LocalImage:
         data = base64.b64decode(m.group(4), validate=False) if m.group(3) else urllib.parse.unquote_to_bytes(m.group(4))
     except ValueError:
         raise ImageRejected("malformed data: URI") from None
+    from .process import inspect
     info = inspect(data, settings.max_pixels)
     return LocalImage(url, cache.put(data), info.type, info.width, info.height, "inline")
 

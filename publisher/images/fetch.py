@@ -15,16 +15,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .urls import refuse_reason
+from .urls import FetchFailure, refuse_reason
 
 MAX_REDIRECTS = 5
 RETRIES = 2
+UNREACHABLE_AFTER = 3  # failed connections to a host before its other images fail at once
 PER_HOST = 8
 USER_AGENT = "publisher/0.1 (+https://example.invalid/publisher; book builder)"
-
-
-class FetchFailure(Exception):
-    """An image that could not be fetched; the message is the human reason for the report."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +42,7 @@ class Fetcher:
             headers={"User-Agent": USER_AGENT, "Accept": "image/avif,image/webp,image/*;q=0.9,*/*;q=0.5"},
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
         self._hosts: dict[str, threading.Semaphore] = {}
+        self._down: dict[str, int] = {}  # host -> connections that failed after retries
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -67,6 +65,18 @@ class Fetcher:
         raise FetchFailure(f"more than {MAX_REDIRECTS} redirects")
 
     def _get_with_retries(self, url: str):
+        host = urlsplit(url).hostname or ""
+        if self._down.get(host, 0) >= UNREACHABLE_AFTER:
+            raise FetchFailure(f"host unreachable ({self._down[host]} connections to {host} failed)")
+        try:
+            return self._attempts(url)
+        except FetchFailure as exc:
+            if str(exc).startswith("connection failed"):
+                with self._lock:
+                    self._down[host] = self._down.get(host, 0) + 1
+            raise
+
+    def _attempts(self, url: str):
         for attempt in range(RETRIES + 1):
             try:
                 with self._host_slot(url):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
+from .urls import ImageRejected
+
 Image.MAX_IMAGE_PIXELS = None  # we check the declared size ourselves, before decoding
 
 MAGIC = [
@@ -22,10 +24,6 @@ MAGIC = [
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
               "image/avif": ".avif", "image/bmp": ".bmp", "image/tiff": ".tif"}
 EREADER_TYPES = {"image/jpeg", "image/png", "image/gif"}
-
-
-class ImageRejected(Exception):
-    """Bytes that are not a usable image; the message is the reason for the report."""
 
 
 @dataclass(frozen=True)

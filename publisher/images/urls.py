@@ -12,6 +12,14 @@ import re
 import socket
 from urllib.parse import unquote, urlsplit
 
+class FetchFailure(Exception):
+    """An image that could not be had; the message is the human reason for the report."""
+
+
+class ImageRejected(Exception):
+    """Bytes that are not a usable image; the message is the reason for the report."""
+
+
 LAZY_ATTRS = ("data-original", "data-original-src", "data-src", "data-lazy-src", "data-actualsrc", "data-url")
 PLACEHOLDER = re.compile(r"(^data:.{0,200}$)|blank\.gif|placeholder|spacer\.gif|lazy[-_]?load|loading\.gif", re.I | re.S)
 

@@ -20,10 +20,8 @@ from lxml import etree
 
 from ..book import Asset, Book, Chapter
 from ..images.cache import ImageCache, atomic_write
-from ..images.process import ImageInfo, for_epub
 from ..normalize import TocEntry
 from ..themes import Theme
-from .cover import make_cover
 
 COVER_VERSION = 1
 MAX_DOCUMENT = 250_000  # bytes of body per XHTML document; readers slow down past ~300 KB
@@ -171,6 +169,7 @@ def epub_image(asset: Asset, book: Book, cache: ImageCache) -> tuple[bytes, str]
         derived = cache.derived(key + ext)
         if derived.is_file():
             return derived.read_bytes(), media_type
+    from ..images.process import ImageInfo, for_epub  # Pillow only when a copy must be made
     s = book.manifest.epub
     data, media_type = for_epub(cache.read(asset.sha256), ImageInfo(asset.type, asset.width, asset.height),
                                 s.max_image, s.jpeg_quality)
@@ -186,6 +185,7 @@ def _cover(book: Book, cache: ImageCache) -> tuple[str, bytes]:
                                     ensure_ascii=False).encode()).hexdigest()
     derived = cache.derived(f"cover-{key}.jpg")
     if not derived.is_file():
+        from .cover import make_cover
         atomic_write(derived, make_cover(book.title, book.subtitle, len(book.chapters), book.authors))
     return "images/cover.jpg", derived.read_bytes()
 

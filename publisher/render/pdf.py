@@ -30,6 +30,7 @@ PX_PER_PT = 4 / 3
 CMYK_PROFILES = ("/usr/share/color/icc/ghostscript/default_cmyk.icc", "/usr/share/color/icc/ghostscript/ps_cmyk.icc")
 FOLIO_GAP_MM = 5  # from the text block's foot to the top of the folio
 FRONT_MARKS = {"colophon": "版权信息", "toc": "目录"}
+MAX_TOC_SECTIONS = 150  # past this, a printed 目录 with every section runs to many pages: episodes only
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,10 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
         page = part.anchors.get(anchor, (0,))[0]
         return start + page + 1
 
+    depth = book.manifest.pdf.toc_depth or (2 if sum(len(c.toc) for c in book.chapters) <= MAX_TOC_SECTIONS else 1)
     toc = [{"id": c.key, "title": c.title, "page": folio(part, start, c.key),
-            "children": [{"id": e.id, "title": e.title, "page": folio(part, start, e.id)} for e in c.toc]}
+            "children": [{"id": e.id, "title": e.title, "page": folio(part, start, e.id)} for e in c.toc]
+            if depth > 1 else []}
            for c, part, start in zip(book.chapters, episodes, starts)]
     chapters = [{"title": c.title, "byline": byline(c)} for c in book.chapters]
     build_date = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
