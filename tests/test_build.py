@@ -112,3 +112,40 @@ def test_epub_is_reproducible(sample_build, tmp_path):
     out, _ = sample_build
     again = build(SAMPLE, BuildOptions(formats=("epub",), outdir=tmp_path, offline=True))
     assert again.outputs[0].read_bytes() == (out / "product-stories.epub").read_bytes()
+
+
+def test_editing_one_episode_lays_out_only_that_one_and_keeps_the_book_right(tmp_path, monkeypatch):
+    """After an episode grows by several pages, only it is laid out again; the episodes after
+    it move, still open on rectos, and the 目录, bookmarks and folios follow."""
+    import shutil
+    from publisher.pipeline import BuildOptions, build
+    from publisher.render import parts
+    series = tmp_path / "s"
+    shutil.copytree(SAMPLE, series)
+    monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "cache"))
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "a", offline=True, jobs=1))
+    rendered = []
+    original = parts.render_part
+    monkeypatch.setattr(parts, "render_part", lambda job, *a: rendered.append(job.name) or original(job, *a))
+    first = series / "episodes" / "001-directory.md"
+    first.write_text(first.read_text(encoding="utf-8").replace(
+        "<h2 id=\"toc-3\">", "<p>" + "新增的段落文字，让这一篇多出几页。" * 400 + "</p><h2 id=\"toc-3\">"), encoding="utf-8")
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "b", offline=True, jobs=1))
+    assert [name for name in rendered if name.startswith("e")] == ["e001"]  # (the front is laid out in a child)
+    path = tmp_path / "b" / "s.pdf"
+    with pikepdf.open(path) as pdf:
+        labels = [str(page.label) for page in pdf.pages]
+        with pdf.open_outline() as outline:
+            starts = {item.title: labels[pdf.pages.index(pikepdf.Page(item.destination[0]))]
+                      for item in outline.root if item.title in TITLES}
+    texts = pdf_text(path)
+    toc = next(t for t in texts[:5] if "目录" in t)
+    for title, folio in starts.items():
+        assert int(folio) % 2 == 1
+        line = next(l for l in toc.splitlines() if title.split("_")[1][:6] in l)
+        assert line.rstrip().endswith(" " + folio)
+        assert title.split("_")[1][:6] in texts[labels.index(folio)].replace("\n", "")
+    assert int(starts[TITLES[1]]) > 5  # the second episode moved back
+    body = [i for i, label in enumerate(labels) if label.isdigit()]
+    folio_pages = [i for i in body if texts[i].strip() and labels[i] in texts[i].split()]
+    assert len(folio_pages) == len([i for i in body if texts[i].strip()])  # every page with text has its folio
