@@ -45,12 +45,14 @@ class StrictFailure(PublisherError):
     category = "strict"
 
 
-def build_time() -> dt.datetime:
-    """SOURCE_DATE_EPOCH when set (reproducible builds), else now; UTC, whole seconds."""
+def build_time(sources: list[Path]) -> dt.datetime:
+    """SOURCE_DATE_EPOCH when set; else when the sources last changed (so building unchanged
+    sources again gives the same bytes); UTC, whole seconds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0) or dt.datetime.now().timestamp()
+    return dt.datetime.fromtimestamp(int(newest), dt.timezone.utc)
 
 
 def load_episodes(manifest: Manifest, timings: Timings, store: EpisodeStore | None = None) -> list[Episode]:
@@ -101,7 +103,7 @@ def build_handout(post: Path, output: Path, offline: bool = False, cache_root: P
     cache = ImageCache(cache_root)
     with timings("images"):
         localized = localize(episode.image_urls, manifest.images, cache, offline=offline)
-    book = build_book(manifest, [episode], localized, build_time())
+    book = build_book(manifest, [episode], localized, build_time([Path(post)]))
     from .render.pdf import write_handout
     output.parent.mkdir(parents=True, exist_ok=True)
     with timings("handouts"):
@@ -142,7 +144,8 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
         listed = "; ".join(f"{f.url} ({f.reason})" for f in failures[:20])
         raise StrictFailure(f"--strict: {len(failures)} image(s) failed: {listed}", manifest.path)
     with timings("book"):
-        book = build_book(manifest, episodes, localized, build_time())
+        sources = [manifest.path, *manifest.episodes] + ([manifest.cover] if manifest.cover else [])
+        book = build_book(manifest, episodes, localized, build_time(sources))
         theme = load_theme(manifest.theme, manifest.root)
     outdir.mkdir(parents=True, exist_ok=True)
     outputs = []

@@ -7,7 +7,9 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,27 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> sub
 @pytest.fixture(scope="session")
 def httpserver_listen_address():
     return ("127.0.0.1", 0)
+
+
+class Canary(BaseHTTPRequestHandler):
+    """Answers anything, and remembers it was asked: nothing should ever ask."""
+
+    hits: list = []
+
+    def do_GET(self):
+        Canary.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def canary():
+    """(port, hits) of a canary server on 127.0.0.1."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Canary)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Canary.hits = []
+    yield server.server_address[1], Canary.hits
+    server.shutdown()

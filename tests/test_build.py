@@ -149,3 +149,18 @@ def test_editing_one_episode_lays_out_only_that_one_and_keeps_the_book_right(tmp
     body = [i for i, label in enumerate(labels) if label.isdigit()]
     folio_pages = [i for i in body if texts[i].strip() and labels[i] in texts[i].split()]
     assert len(folio_pages) == len([i for i in body if texts[i].strip()])  # every page with text has its folio
+
+
+def test_unchanged_sources_build_to_the_same_bytes(tmp_path, monkeypatch):
+    """Without SOURCE_DATE_EPOCH the book is dated by its sources' last change, so building
+    unchanged sources again (laying every page out again) gives identical files."""
+    import os
+    import shutil
+    from publisher.pipeline import BuildOptions, build
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    first = build(SAMPLE, BuildOptions(formats=("epub", "pdf", "print"), outdir=tmp_path / "a", offline=True))
+    for kept in ("pdf", "episodes", "derived"):
+        shutil.rmtree(os.path.join(os.environ["PUBLISHER_CACHE"], kept))
+    second = build(SAMPLE, BuildOptions(formats=("epub", "pdf", "print"), outdir=tmp_path / "b", offline=True))
+    for a, b in zip(first.outputs, second.outputs):
+        assert a.read_bytes() == b.read_bytes(), a.name

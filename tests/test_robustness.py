@@ -5,10 +5,8 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pikepdf
 import pytest
@@ -37,22 +35,8 @@ def test_bad_episode_stops_the_build_naming_the_file(tmp_path, name, content):
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.epub"))
 
 
-class Canary(BaseHTTPRequestHandler):
-    hits: list = []
-
-    def do_GET(self):
-        Canary.hits.append(self.path)
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def test_hostile_episode_builds_clean_and_leaks_nothing(tmp_path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Canary)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port, Canary.hits = server.server_address[1], []
+def test_hostile_episode_builds_clean_and_leaks_nothing(tmp_path, canary):
+    port, hits = canary
     secret = tmp_path / "secret.txt"
     secret.write_text("CANARY-SECRET-4711", encoding="utf-8")
     folder = write_series(tmp_path / "s", "恶意")
@@ -68,11 +52,8 @@ def test_hostile_episode_builds_clean_and_leaks_nothing(tmp_path):
 <form action="http://127.0.0.1:{port}/"><input name="q"></form>
 <meta http-equiv="refresh" content="0; url=http://127.0.0.1:{port}/"><base href="file:///etc/">
 <p>结束。</p>""")
-    try:
-        report = build(folder, BuildOptions(formats=("epub", "pdf", "print"), outdir=tmp_path / "out"))
-    finally:
-        server.shutdown()
-    assert Canary.hits == []
+    report = build(folder, BuildOptions(formats=("epub", "pdf", "print"), outdir=tmp_path / "out"))
+    assert hits == []
     epub, pdf, press = report.outputs
     z = zipfile.ZipFile(epub)
     assert not any(b"CANARY-SECRET" in z.read(n) for n in z.namelist())

@@ -289,7 +289,7 @@ def _hoist_images(body) -> None:
     for p in list(body.iter("p")):
         if p.find(".//img") is None or next(p.iterancestors(*HOIST_STOP), None) is not None:
             continue
-        for img in [i for i in p.iter("img") if i.getparent() is not p]:
+        while (img := next((i for i in p.iter("img") if i.getparent() is not p), None)) is not None:
             inline = next(a for a in img.iterancestors() if a.getparent() is p)
             before, after = _split_at(inline, img)
             tail, inline.tail = inline.tail, None

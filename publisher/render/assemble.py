@@ -135,7 +135,7 @@ def _write_page(writer, copier, page, number: int, parent: int, contents=None, x
     """A page dictionary under our page tree, optionally with content wrapped and stamped
     (contents = (begin, end, stamp) stream numbers), extra XObjects and annotations."""
     skip = {"/Parent", "/Contents", "/Annots", "/Resources"}
-    entries = [Name(k).unparse() + b" " + serialize(page[k], copier.ref, copier.hook) for k in page.keys() if k not in skip]
+    entries = [Name(k).unparse() + b" " + serialize(page[k], copier.ref, copier.hook) for k in sorted(page.keys()) if k not in skip]
     original = page.get("/Contents")
     refs = [] if original is None else ([original] if not isinstance(original, pikepdf.Array) else list(original))
     streams = [serialize(r, copier.ref, copier.hook) for r in refs]
@@ -146,9 +146,9 @@ def _write_page(writer, copier, page, number: int, parent: int, contents=None, x
     resources = page.get("/Resources", pikepdf.Dictionary())
     if xobjects:
         inner = [Name(k).unparse() + b" " + serialize(resources[k], copier.ref, copier.hook)
-                 for k in resources.keys() if k != "/XObject"]
+                 for k in sorted(resources.keys()) if k != "/XObject"]
         existing = resources.get("/XObject", pikepdf.Dictionary())
-        xobject = [Name(k).unparse() + b" " + serialize(existing[k], copier.ref, copier.hook) for k in existing.keys()]
+        xobject = [Name(k).unparse() + b" " + serialize(existing[k], copier.ref, copier.hook) for k in sorted(existing.keys())]
         xobject += [Name(k).unparse() + b" %d 0 R" % v for k, v in xobjects.items()]
         entries.append(b"/Resources << " + b" ".join(inner) + b" /XObject << " + b" ".join(xobject) + b" >> >>")
     else:

@@ -81,13 +81,12 @@ class _FontLedger:
 
     def file_key(self, font) -> str:
         identity = (font.family, font.weight, font.style, font.index, len(font.file_content))
-        if identity not in self.files:
-            key = hashlib.sha256(font.file_content).hexdigest()[:32]
-            path = self.folder / key
-            if not path.is_file():
-                atomic_write(path, bytes(font.file_content))
-            self.files[identity] = key
-        return self.files[identity]
+        if identity not in self.files:  # hashing a 20 MB font once per process is enough
+            self.files[identity] = hashlib.sha256(font.file_content).hexdigest()[:32]
+        key = self.files[identity]
+        if not (self.folder / key).is_file():
+            atomic_write(self.folder / key, bytes(font.file_content))
+        return key
 
 
 LEDGER = _FontLedger()

@@ -105,7 +105,7 @@ def _real(value) -> bytes:
 def _entries(dictionary, ref, dict_hook, skip=()) -> bytes:
     replaced = dict_hook(dictionary) if dict_hook else {}
     parts = []
-    for key in dictionary.keys():
+    for key in sorted(dictionary.keys()):  # sorted: pikepdf does not keep one order
         if key in skip or key in replaced:
             continue
         parts.append(Name(key).unparse() + b" " + serialize(dictionary[key], ref, dict_hook))
