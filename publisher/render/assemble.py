@@ -9,6 +9,7 @@ changes length); then one subset per font face for the whole book, bookmarks, /P
 """
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,8 @@ def body_layout(parts: list[RenderedPart]) -> list[int]:
 
 
 def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedPart, folios: Folios,
-             chapters: list[ChapterMarks], front_marks: dict[str, str], fonts_folder: Path, out: Path) -> None:
+             chapters: list[ChapterMarks], front_marks: dict[str, str], fonts_folder: Path, out: Path,
+             document_id: str) -> None:
     front_count = front.pages + front.pages % 2
     starts = body_layout(episodes)
     body_count = (starts[-1] + episodes[-1].pages) if episodes else 0
@@ -85,8 +87,9 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
         for index, page in enumerate(source.pages):
             _write_page(writer, copier, page.obj, numbers[index], pages_root, annots=links.get(index, ()))
         catalog = {key: serialize(source.Root[key], copier.ref, fonts.hook)
-                   for key in ("/OutputIntents", "/Metadata", "/Lang", "/MarkInfo", "/ViewerPreferences")
-                   if key in source.Root}
+                   for key in ("/OutputIntents", "/Lang", "/MarkInfo", "/ViewerPreferences") if key in source.Root}
+        if "/Metadata" in source.Root:
+            catalog["/Metadata"] = b"%d 0 R" % _metadata(writer, source.Root.Metadata.read_bytes(), document_id)
         info = writer.reserve()
         writer.object(info, serialize(pikepdf.Dictionary(source.trailer.Info), copier.ref, fonts.hook)
                       if "/Info" in source.trailer else b"<<>>")
@@ -118,6 +121,13 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
                         b"/PageLabels << /Nums [0 << /S /r >> %d << /S /D >>] >> %s>>"
                   % (pages_root, outline, front_count, extra))
     writer.finish(root, info)
+
+
+def _metadata(writer, xmp: bytes, document_id: str) -> int:
+    """The XMP packet, with the random document id WeasyPrint 70 gives PDF/X-4 files replaced
+    by the book's own (stable across builds, as the id of one document should be)."""
+    xmp = re.sub(rb"xmp\.did:[0-9a-f-]{36}", b"xmp.did:" + document_id.encode(), xmp)
+    return writer.new_stream(b" /Type /Metadata /Subtype /XML", xmp, compress=False)
 
 
 def _blank_pages(front_count: int, starts: list[int], episodes: list[RenderedPart], pad_front: bool) -> list[int]:

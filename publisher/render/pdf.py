@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +130,8 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     folios = _folios(digits, setup.g)
     marks = [ChapterMarks(c.title, c.key, c.toc) for c in book.chapters]
     with atomic_path(path) as temporary:
-        assemble(front, episodes, blank, folios, marks, FRONT_MARKS, store.fonts, temporary)
+        document_id = str(uuid.uuid5(uuid.NAMESPACE_URL, book.identifier))
+        assemble(front, episodes, blank, folios, marks, FRONT_MARKS, store.fonts, temporary, document_id)
     return low_resolution(book, setup.g) if press else []
 
 
