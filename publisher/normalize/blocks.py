@@ -12,12 +12,12 @@ import re
 
 from lxml import etree
 
-from .clean import unwrap
+from .clean import BLANK, unwrap
+from .repair import fix_headings, fix_lists, fix_pre, fix_tables
 
 BLOCK_LEVEL = {"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "dl", "pre", "figure", "table", "hr"}
 INLINE_TAGS = {"a", "strong", "em", "code", "kbd", "samp", "var", "sub", "sup", "u", "s", "del", "ins", "mark",
                "small", "abbr", "q", "ruby", "rt", "rp"}
-BLANK = re.compile(r"^[\s\u00a0\u200b\u200c\u200d\u2060\ufeff\u3000]*$")
 MAX_CAPTION = 80
 MAX_PARAGRAPH = 3000  # characters; WeasyPrint's line breaking grows faster than linearly past this
 SENTENCE_END = re.compile(r"(?<=[。！？!?；;.])")
@@ -29,11 +29,11 @@ def structure(body: etree._Element) -> etree._Element:
     for el in list(body.iter(*INLINE_TAGS)):
         if any(d.tag in BLOCK_LEVEL or d.tag in ("div", "li", "figcaption") for d in el.iterdescendants()):
             unwrap(el)
-    _fix_tables(body)
+    fix_tables(body)
     _fix_figures(body)
-    _fix_lists(body)
-    _fix_pre(body)
-    _fix_headings(body)
+    fix_lists(body)
+    fix_pre(body)
+    fix_headings(body)
     for container in [body] + list(body.iter("blockquote", "li", "td", "th", "dd")):
         if container is body or container.tag == "blockquote" or container.find("div") is not None:
             _blockify(container, always=container.tag in ("blockquote",) or container is body)
@@ -131,39 +131,6 @@ def _blockify(container, always: bool) -> None:
         unwrap(blocks[0])  # a list item or cell with a single paragraph stays inline
 
 
-TABLE_PARTS = ("caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "td", "th")
-
-
-def _fix_tables(body) -> None:
-    """Table parts outside a table (literal '<tr>' in a post's text) are unwrapped; inside
-    one, rows hold only cells and stray text goes into a cell."""
-    for el in list(body.iter(*TABLE_PARTS)):
-        if next(el.iterancestors("table"), None) is None:
-            el.tail = " " + (el.tail or "")
-            unwrap(el) if el.tag != "col" else el.getparent().remove(el)
-    for table in body.iter("table"):
-        for el in [table] + list(table.iter("thead", "tbody", "tfoot", "tr")):
-            allowed = ("td", "th") if el.tag == "tr" else ("tr",) if el.tag != "table" else ("caption", "colgroup", "thead", "tbody", "tfoot", "tr")
-            if el.text and not BLANK.match(el.text):
-                cell = etree.Element("td" if el.tag == "tr" else "caption")
-                cell.text = el.text
-                el.insert(0, cell)
-            el.text = None
-            for child in list(el):
-                if child.tail and not BLANK.match(child.tail) and el.tag == "tr":
-                    extra = etree.Element("td")
-                    extra.text = child.tail
-                    child.addnext(extra)
-                child.tail = None
-                if child.tag not in allowed:
-                    wrapper = etree.Element("td" if el.tag == "tr" else "tr")
-                    child.addprevious(wrapper)
-                    if el.tag != "tr":
-                        wrapper = etree.SubElement(wrapper, "td")
-                    wrapper.append(child)
-        if table.find(".//td") is None and table.find(".//th") is None:
-            table.tag = "div"
-
 
 def _fix_figures(body) -> None:
     for figure in list(body.iter("figure")):
@@ -181,63 +148,6 @@ def _fix_figures(body) -> None:
             figure.append(img)
         if text:
             etree.SubElement(figure, "figcaption").text = text
-
-
-def _fix_lists(body) -> None:
-    """Lists hold only <li>: stray content (a list pasted inside a list) goes into an item."""
-    for lst in list(body.iter("ul", "ol")):
-        if lst.text and not BLANK.match(lst.text):
-            li = etree.Element("li")
-            li.text, lst.text = lst.text, None
-            lst.insert(0, li)
-        lst.text = None
-        for child in list(lst):
-            if child.tag != "li":
-                previous = child.getprevious()
-                if previous is not None and previous.tag == "li":
-                    previous.append(child)
-                else:
-                    li = etree.Element("li")
-                    child.addprevious(li)
-                    li.append(child)
-            elif child.tail and not BLANK.match(child.tail):
-                extra = etree.Element("li")
-                extra.text, child.tail = child.tail, None
-                child.addnext(extra)
-            else:
-                child.tail = None
-    for dl in list(body.iter("dl")):
-        for child in list(dl):
-            if child.tag not in ("dt", "dd"):
-                child.tag = "dd" if child.tag in ("p", "li") else child.tag
-                if child.tag not in ("dt", "dd"):
-                    dd = etree.Element("dd")
-                    child.addprevious(dd)
-                    dd.append(child)
-
-
-def _fix_pre(body) -> None:
-    for pre in list(body.iter("pre")):
-        for br in list(pre.iter("br")):
-            br.tail = "\n" + (br.tail or "")
-            unwrap(br)
-        for el in list(pre.iterdescendants()):
-            if el.tag not in ("code", "strong", "em", "sub", "sup", "kbd", "samp", "var"):
-                unwrap(el)
-
-
-def _fix_headings(body) -> None:
-    for h in list(body.iter("h2", "h3", "h4", "h5", "h6")):
-        for el in list(h.iter("br", "img")):
-            el.tail = " " + (el.tail or "")
-            if el.tag == "br":
-                unwrap(el)
-        for el in list(h.iter("strong")):
-            unwrap(el)  # headings are bold already; nested <strong> only adds noise
-        if h.text:
-            h.text = h.text.lstrip(" \u00a0\t\n")
-        if BLANK.match("".join(h.itertext())) and h.find(".//img") is None:
-            h.getparent().remove(h) if not h.tail else setattr(h, "tag", "p")
 
 
 def _split_at(block, node):
@@ -344,6 +254,28 @@ def _bind_captions(body) -> None:
             nxt.getparent().remove(nxt)
 
 
+def _drop_empty(body) -> None:
+    for el in reversed(list(body.iter("p", "li", "strong", "em", "span", "blockquote", "a", "dd", "dt", "h4", "h5", "h6"))):
+        if el.getparent() is None or el.find(".//img") is not None or el.find(".//br") is not None and el.tag != "p":
+            continue
+        if BLANK.match("".join(el.itertext())):
+            if el.tag in ("strong", "em", "span", "a"):
+                unwrap(el)
+            else:
+                tail = el.tail
+                parent = el.getparent()
+                previous = el.getprevious()
+                parent.remove(el)
+                if tail and not BLANK.match(tail):
+                    if previous is not None:
+                        previous.tail = (previous.tail or "") + tail
+                    else:
+                        parent.text = (parent.text or "") + tail
+    for strong in list(body.iter("strong")):
+        if strong.getparent() is not None and next(strong.iterancestors("strong"), None) is not None:
+            unwrap(strong)
+
+
 def _split_long_paragraphs(body) -> None:
     """A paragraph longer than MAX_PARAGRAPH characters becomes several, cut after sentences
     (or anywhere, for text without any), so layout time stays linear in the text."""
@@ -381,25 +313,3 @@ def _sentences(text: str) -> list[str]:
         if sentence:
             pieces.append(sentence)
     return pieces
-
-
-def _drop_empty(body) -> None:
-    for el in reversed(list(body.iter("p", "li", "strong", "em", "span", "blockquote", "a", "dd", "dt", "h4", "h5", "h6"))):
-        if el.getparent() is None or el.find(".//img") is not None or el.find(".//br") is not None and el.tag != "p":
-            continue
-        if BLANK.match("".join(el.itertext())):
-            if el.tag in ("strong", "em", "span", "a"):
-                unwrap(el)
-            else:
-                tail = el.tail
-                parent = el.getparent()
-                previous = el.getprevious()
-                parent.remove(el)
-                if tail and not BLANK.match(tail):
-                    if previous is not None:
-                        previous.tail = (previous.tail or "") + tail
-                    else:
-                        parent.text = (parent.text or "") + tail
-    for strong in list(body.iter("strong")):
-        if strong.getparent() is not None and next(strong.iterancestors("strong"), None) is not None:
-            unwrap(strong)

@@ -40,6 +40,7 @@ CENTRED = re.compile(r"text-align\s*:\s*center", re.I)
 HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 MAX_DEPTH = 200
+BLANK = re.compile(r"^[\s\u00a0\u200b\u200c\u200d\u2060\ufeff\u3000]*$")  # whitespace, NBSP, zero-width
 # Structural tags written as text right after an opening bracket, as in "有序列表（<ol><li>）":
 # an author talking about markup, not markup. Left alone, such a "<ul>" swallows the rest
 # of the post into a list item (seen in woshipm posts).
