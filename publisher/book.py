@@ -2,7 +2,8 @@
 
 The book holds chapters in reading order (each with its TOC tree and an XHTML body whose
 images point at `asset:KEY`), the image assets they use, and the series' metadata. Images that
-could not be had become visible `image-missing` notes here, so every format shows them alike.
+could not be had become visible `image-missing` notes here (with their URL; the reason goes to
+the report), so every format shows them alike.
 """
 from __future__ import annotations
 
@@ -86,25 +87,21 @@ def _chapter(episode: Episode, localized: Localized) -> Chapter:
     def known(url: str) -> bool:
         return html.unescape(url) in localized.images
 
-    def reason(url: str) -> str:
-        return localized.failed.get(html.unescape(url), "unknown")
-
     def figure(m: re.Match) -> str:
         imgs = IMG.findall(m.group(2))
         caption = m.group(3) or ""
         if all(known(url) for url, _, _ in imgs):
             return m.group(0)
         if len(imgs) == 1:
-            return _missing(imgs[0][0], reason(imgs[0][0]), caption)
-        figures = "".join(f'<figure><img src="{url}" alt="{alt}"{size}/></figure>' if known(url) else _missing(url, reason(url), "")
+            return _missing(imgs[0][0], caption)
+        figures = "".join(f'<figure><img src="{url}" alt="{alt}"{size}/></figure>' if known(url) else _missing(url, "")
                           for url, alt, size in imgs)
         return figures + (f'<p class="caption">{caption[len("<figcaption>"):-len("</figcaption>")]}</p>' if caption else "")
 
     def img(m: re.Match) -> str:
         image = localized.images.get(html.unescape(m.group(1)))
         if image is None:
-            return (f'<span class="image-missing">[图片未能获取：{html.escape(_short(html.unescape(m.group(1))))}'
-                    f'（{html.escape(reason(m.group(1)))}）]</span>')
+            return f'<span class="image-missing">[图片未能获取：{html.escape(_short(html.unescape(m.group(1))))}]</span>'
         used.append(image.sha256[:16])
         return f'<img src="asset:{image.sha256[:16]}" alt="{m.group(2)}"{m.group(3)}/>'
 
@@ -118,7 +115,9 @@ def _short(url: str) -> str:
     return url if len(url) <= 120 else url[:100] + "…" + url[-15:]
 
 
-def _missing(url: str, reason: str, caption: str) -> str:
+def _missing(url: str, caption: str) -> str:
+    """A visible note where an image could not be had. Why it failed (offline, timeout …) is
+    a fact about this build, not about the book: it goes to the report, not onto the page."""
     url = html.unescape(url)
-    return ('<figure class="image-missing"><p class="image-missing-note">图片未能获取：'
-            f'{html.escape(reason)}</p><p class="image-missing-url">{html.escape(_short(url))}</p>{caption}</figure>')
+    return ('<figure class="image-missing"><p class="image-missing-note">图片未能获取</p>'
+            f'<p class="image-missing-url">{html.escape(_short(url))}</p>{caption}</figure>')
