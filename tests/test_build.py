@@ -64,6 +64,12 @@ def test_pdf_book_structure(sample_build):
             top = [(item.title, [c.title for c in item.children]) for item in outline.root]
         labels = [str(page.label) for page in pdf.pages]
         fonts = {str(f.get("/BaseFont")) for page in pdf.pages for f in page.Resources.get("/Font", {}).values()}
+        tree = pdf.Root.StructTreeRoot  # tagged for assistive technology, one tag tree for the book
+        keys = [int(k) for k in list(tree.ParentTree.Nums)[::2]]
+        parents = [page.obj.get("/StructParents") for page in pdf.pages]
+        assert pdf.Root.MarkInfo.Marked and len(keys) == len(set(keys))
+        assert all(int(p) in keys for p in parents if p is not None)
+        assert sum(p is not None for p in parents) == len(pdf.pages) - 2  # all but the two blank versos
     titles = [t for t, _ in top if t not in ("版权信息", "目录")]
     assert titles == TITLES
     assert dict(top)[TITLES[0]] == ["一、为什么先做通讯录", "二、增长来自管理员", "三、小结"]

@@ -42,7 +42,9 @@ class Folios:
             xobjects[f"/PubDigit{c}"] = digits[int(c)]
             operators.append(b"q 1 0 0 1 %.3f 0 cm /PubDigit%s Do Q" % ((x - self.origin_x) * PX, c.encode()))
             x += self.advance[int(c)]
-        return writer.new_stream(b"", b"\n".join(operators) + b"\n"), xobjects
+        # marked as an artifact: a folio is page furniture, not text (ISO 32000 §14.8.2.2)
+        content = b"/Artifact <</Type /Pagination /Subtype /Footer>> BDC\n" + b"\n".join(operators) + b"\nEMC\n"
+        return writer.new_stream(b"", content), xobjects
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,13 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
             where[anchor] = (numbers[front_count + start + page], y)
     height = front.size[1]
 
+    structure = _Structure(writer)
     with pikepdf.open(front.path) as source:
-        copier = PartCopier(writer, source, dict_hook=fonts.hook)
+        copier, offset = _part_copier(writer, source, numbers[:front.pages], fonts, structure)
         links = _toc_links(writer, front, where, height)
         for index, page in enumerate(source.pages):
-            _write_page(writer, copier, page.obj, numbers[index], pages_root, annots=links.get(index, ()))
+            _write_page(writer, copier, page.obj, numbers[index], pages_root, annots=links.get(index, ()),
+                        struct_offset=offset)
         catalog = {key: serialize(source.Root[key], copier.ref, fonts.hook)
                    for key in ("/OutputIntents", "/Lang", "/MarkInfo", "/ViewerPreferences") if key in source.Root}
         if "/Metadata" in source.Root:
@@ -93,6 +97,7 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
         info = writer.reserve()
         writer.object(info, serialize(pikepdf.Dictionary(source.trailer.Info), copier.ref, fonts.hook)
                       if "/Info" in source.trailer else b"<<>>")
+        structure.collect(source, copier, offset)
         copier.drain()
     blanks = _blank_pages(front_count, starts, episodes, front.pages % 2 == 1)
     with pikepdf.open(blank.path) as source:
@@ -102,15 +107,17 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
         copier.drain()
     for part, start in zip(episodes, starts):
         with pikepdf.open(part.path) as source:
-            preassigned = {page.obj.objgen: numbers[front_count + start + i] for i, page in enumerate(source.pages)}
-            copier = PartCopier(writer, source, preassigned, dict_hook=fonts.hook)
-            copier.queued.update(preassigned)
+            first = front_count + start
+            copier, offset = _part_copier(writer, source, numbers[first:first + part.pages], fonts, structure)
             for i, page in enumerate(source.pages):
-                index = front_count + start + i
+                index = first + i
                 stamp = folios.stamp(writer, str(start + i + 1), recto=(index + 1) % 2 == 1, digits=digits)
                 _write_page(writer, copier, page.obj, numbers[index], pages_root,
-                            contents=(begin, end, stamp[0]), xobjects=stamp[1])
+                            contents=(begin, end, stamp[0]), xobjects=stamp[1], struct_offset=offset)
+            structure.collect(source, copier, offset)
             copier.drain()
+    if structure.used:
+        catalog["/StructTreeRoot"] = b"%d 0 R" % structure.write()
     fonts.write()
     outline = _outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, height)
     writer.object(pages_root, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (
@@ -141,11 +148,75 @@ def _blank_pages(front_count: int, starts: list[int], episodes: list[RenderedPar
     return blanks
 
 
-def _write_page(writer, copier, page, number: int, parent: int, contents=None, xobjects=None, annots=()) -> None:
+def _part_copier(writer, source, page_numbers: list[int], fonts, structure):
+    """A copier for one part whose pages get the given numbers; with the part's tag tree
+    joined to the book's (its parent-tree keys shifted by the returned offset)."""
+    preassigned = {page.obj.objgen: number for page, number in zip(source.pages, page_numbers)}
+    offset, root = structure.begin(source)
+    if root is not None:
+        preassigned[root] = structure.root
+
+    def hook(dictionary):
+        replaced = fonts.hook(dictionary)
+        if "/StructParent" in dictionary:
+            replaced["/StructParent"] = b"%d" % (int(dictionary.StructParent) + offset)
+        return replaced
+    copier = PartCopier(writer, source, preassigned, dict_hook=hook)
+    copier.queued.update(preassigned)
+    return copier, offset
+
+
+class _Structure:
+    """The book's tag tree (ISO 32000 §14.7): every tagged part's elements under one
+    StructTreeRoot, their parent trees concatenated with shifted keys."""
+
+    def __init__(self, writer):
+        self.writer, self.root = writer, writer.reserve()
+        self.kids: list[bytes] = []
+        self.nums: list[bytes] = []
+        self.next_key = 0
+        self.namespaces: bytes | None = None
+        self.used = False
+
+    def begin(self, source) -> tuple[int, tuple | None]:
+        tree = source.Root.get("/StructTreeRoot")
+        if tree is None:
+            return 0, None
+        offset = self.next_key
+        keys = list(tree.ParentTree.get("/Nums", []))[::2]
+        self.next_key = offset + (max(int(k) for k in keys) + 1 if keys else 0)
+        return offset, tree.objgen
+
+    def collect(self, source, copier, offset: int) -> None:
+        tree = source.Root.get("/StructTreeRoot")
+        if tree is None:
+            return
+        self.used = True
+        kids = tree.get("/K")
+        for kid in (kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []):
+            self.kids.append(serialize(kid, copier.ref, copier.hook))
+        nums = list(tree.ParentTree.get("/Nums", []))
+        for key, value in zip(nums[::2], nums[1::2]):
+            self.nums.append(b"%d %s" % (int(key) + offset, serialize(value, copier.ref, copier.hook)))
+        if self.namespaces is None and "/Namespaces" in tree:
+            self.namespaces = serialize(tree.Namespaces, copier.ref, copier.hook)
+
+    def write(self) -> int:
+        extra = b" /Namespaces " + self.namespaces if self.namespaces else b""
+        self.writer.object(self.root, b"<< /Type /StructTreeRoot /K [%s] /ParentTree << /Nums [%s] >> "
+                                      b"/ParentTreeNextKey %d%s >>" % (
+                                          b" ".join(self.kids), b" ".join(self.nums), self.next_key, extra))
+        return self.root
+
+
+def _write_page(writer, copier, page, number: int, parent: int, contents=None, xobjects=None, annots=(),
+                struct_offset: int = 0) -> None:
     """A page dictionary under our page tree, optionally with content wrapped and stamped
     (contents = (begin, end, stamp) stream numbers), extra XObjects and annotations."""
-    skip = {"/Parent", "/Contents", "/Annots", "/Resources"}
+    skip = {"/Parent", "/Contents", "/Annots", "/Resources", "/StructParents"}
     entries = [Name(k).unparse() + b" " + serialize(page[k], copier.ref, copier.hook) for k in sorted(page.keys()) if k not in skip]
+    if "/StructParents" in page:
+        entries.append(b"/StructParents %d" % (int(page.StructParents) + struct_offset))
     original = page.get("/Contents")
     refs = [] if original is None else ([original] if not isinstance(original, pikepdf.Array) else list(original))
     streams = [serialize(r, copier.ref, copier.hook) for r in refs]

@@ -118,8 +118,9 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     images = {key: pdf_image(asset, cache, lossless=press).as_uri() for key, asset in book.assets.items()}
     pages_css = theme.render("pdf/pages.css", g=setup.g, book=book, front=False, stamped=True)
     styles = (pages_css, setup.base_css)
+    tags = () if press else (("pdf_tags", True),)  # the screen PDF is tagged for assistive technology
     jobs = [PartJob(c.key, theme.render("pdf/body.html", book=book, chapters=[_view(c, book, images.get)],
-                                        created=setup.created), styles, setup.roots, defer_fonts=True)
+                                        created=setup.created), styles, setup.roots, tags, defer_fonts=True)
             for c in book.chapters]
     jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', styles, setup.roots,
                         defer_fonts=True))
@@ -154,6 +155,8 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
     options = (("pdf_identifier", book.identifier.encode()[:32]),)
     if setup.press and _cmyk_profile():
         options += (("pdf_variant", "pdf/x-4"),)
+    if not setup.press:
+        options += (("pdf_tags", True),)
     markup = theme.render("pdf/front.html", book=book, chapters=chapters, toc=toc, build_date=build_date,
                           created=setup.created)
     return render_all([PartJob("front", markup, css, setup.roots, options, defer_fonts=True)], store, 1,
