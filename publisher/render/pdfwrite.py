@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import decimal
 import hashlib
+import re
 import zlib
 from collections import deque
 from typing import Callable
 
 import pikepdf
 from pikepdf import Name
+
+
+REFERENCE = re.compile(rb"(\d+) (\d+) R\b")
+SLOW = re.compile(rb"\(|<[0-9A-Fa-f]|/StructParent |/FontDescriptor|/FontFile")
 
 
 class PdfWriter:
@@ -136,19 +141,25 @@ class PartCopier:
             self.queue.append(obj)
         return self.numbers[key]
 
-    def drain(self, skip_keys: dict | None = None) -> None:
-        """Write every queued object (and what they reach). `skip_keys` maps an object's
-        objgen to entries left out (a page's /Parent, which the caller writes itself)."""
+    def ref_objgen(self, match: re.Match) -> bytes:
+        return b"%d 0 R" % self.ref(self.source.get_object((int(match[1]), int(match[2]))))
+
+    def drain(self) -> None:
+        """Write every queued object, and what they reach."""
         while self.queue:
             obj = self.queue.popleft()
             number = self.numbers[obj.objgen]
-            if skip_keys and obj.objgen in skip_keys:
-                continue
             if isinstance(obj, pikepdf.Stream):
                 body = _entries(obj.stream_dict, self.ref, self.hook, skip=("/Length",))
                 self.writer.stream(number, body, obj.read_raw_bytes())
-            else:
+                continue
+            # Fast path: qpdf writes the object, we renumber its references. Objects holding
+            # strings (which could contain "1 0 R") or entries the hook rewrites take the slow one.
+            text = obj.unparse(resolved=True)
+            if SLOW.search(text):
                 self.writer.object(number, serialize_direct(obj, self.ref, self.hook))
+            else:
+                self.writer.object(number, REFERENCE.sub(self.ref_objgen, text))
 
 
 def serialize_direct(obj, ref, hook) -> bytes:
