@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import PublisherError
+from .pipeline import DEFAULT_FORMATS, FORMATS, BuildOptions, build
 from .progress import ProgressDisplay
 
 
@@ -55,7 +56,7 @@ def main(ctx, debug):
 
 @main.command("build")
 @click.argument("series", type=click.Path(path_type=Path))
-@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(("epub", "pdf", "print", "handouts")),
+@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(FORMATS),
               help="What to make (repeatable; default: epub and pdf).")
 @click.option("-o", "--output", "outdir", type=click.Path(path_type=Path), help="Output folder (default output/<series>/).")
 @click.option("--strict", is_flag=True, help="Fail when an image cannot be had.")
@@ -70,7 +71,6 @@ def build_command(series, formats, outdir, strict, offline, jobs, quiet, verbose
     Example:
       publisher build series/product-stories -f epub -f pdf -f handouts -o out/
     """
-    from .pipeline import DEFAULT_FORMATS, BuildOptions, build
     with ProgressDisplay(quiet) as display:
         report = build(series, BuildOptions(formats=tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS,
                                             outdir=outdir, strict=strict, offline=offline, jobs=jobs),

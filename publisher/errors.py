@@ -53,10 +53,6 @@ class SourceError(PublisherError):
     category = "source"
 
 
-class RenderError(PublisherError):
-    category = "render"
-
-
 class CheckError(PublisherError):
     category = "check"
 

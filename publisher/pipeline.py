@@ -27,7 +27,6 @@ from .report import ImageFailure, Report, Timings, write_report
 from .sources import order_sources, read_source
 from .themes import Theme, load_theme
 
-FORMATS = ("epub", "pdf", "print", "handouts")
 DEFAULT_FORMATS = ("epub", "pdf")
 
 
@@ -199,3 +198,4 @@ def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options
 
 
 BACKENDS = {"epub": _epub, "pdf": _pdf, "print": _print, "handouts": _handouts}
+FORMATS = tuple(BACKENDS)

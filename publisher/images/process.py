@@ -21,9 +21,6 @@ MAGIC = [
     (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"), (b"BM", "image/bmp"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"),
 ]
-EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
-              "image/avif": ".avif", "image/bmp": ".bmp", "image/tiff": ".tif"}
-EREADER_TYPES = {"image/jpeg", "image/png", "image/gif"}
 
 
 @dataclass(frozen=True)

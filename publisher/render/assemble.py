@@ -272,7 +272,6 @@ class _FontPlan:
                 self.glyphs.setdefault((file_key, index), set()).update(glyphs)
                 self.face_of[name] = (file_key, index)
         self.numbers = {face: writer.reserve() for face in self.glyphs}
-        self.kinds: dict[tuple[str, int], bytes] = {}
 
     def hook(self, dictionary) -> dict:
         if dictionary.get("/Type") != Name.FontDescriptor:
