@@ -108,16 +108,25 @@ def build_handout(post: Path, output: Path, offline: bool = False, cache_root: P
     with timings("handouts"):
         write_handout(book.chapters[0], book, output, load_theme("default"), cache)
     failures = image_failures([episode], localized)
-    warnings = list(episode.warnings) + [Problem("image", f"image not available: {f.url} ({f.reason})", f.episode)
-                                         for f in failures]
-    return Report(series=manifest.title, outputs=(output,), fetched=localized.count("fetched"),
-                  cached=len(localized.images) - localized.count("fetched"), images_total=len(episode.image_urls),
-                  failed=failures, warnings=tuple(warnings), timings=dict(timings.stages))
+    return _report(manifest, (output,), localized, failures, problems([episode], failures), timings)
 
 
 def image_failures(episodes: list[Episode], localized: Localized) -> tuple[ImageFailure, ...]:
     return tuple(ImageFailure(url, str(e.source.path), localized.failed[url])
                  for e in episodes for url in e.image_urls if url in localized.failed)
+
+
+def problems(episodes: list[Episode], failures: tuple[ImageFailure, ...]) -> list[Problem]:
+    """The warnings of a build so far: the episodes' own, then each image that failed."""
+    return [w for e in episodes for w in e.warnings] + [
+        Problem("image", f"image not available: {f.url} ({f.reason})", f.episode) for f in failures]
+
+
+def _report(manifest: Manifest, outputs, localized: Localized, failures, warnings, timings: Timings) -> Report:
+    return Report(series=manifest.title, outputs=tuple(outputs), fetched=localized.count("fetched"),
+                  cached=len(localized.images) - localized.count("fetched"),
+                  images_total=len(localized.images) + len(localized.failed), failed=failures,
+                  warnings=tuple(warnings), timings=dict(timings.stages))
 
 
 def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int], None] | None = None) -> Report:
@@ -137,8 +146,7 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
     with timings("images"):
         localized = localize(urls, manifest.images, cache, offline=options.offline, progress=tick)
     failures = image_failures(episodes, localized)
-    warnings = [w for e in episodes for w in e.warnings]
-    warnings += [Problem("image", f"image not available: {f.url} ({f.reason})", f.episode) for f in failures]
+    warnings = problems(episodes, failures)
     if options.strict and failures:
         listed = "; ".join(f"{f.url} ({f.reason})" for f in failures[:20])
         raise StrictFailure(f"--strict: {len(failures)} image(s) failed: {listed}", manifest.path)
@@ -152,14 +160,12 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
         if progress and fmt != "handouts":
             progress(fmt, 0, 1)
         with timings(fmt):
-            written, problems = BACKENDS[fmt](book, outdir, theme, cache, options, progress)
+            written, noticed = BACKENDS[fmt](book, outdir, theme, cache, options, progress)
         if progress and fmt != "handouts":
             progress(fmt, 1, 1)
         outputs += written
-        warnings += problems
-    report = Report(series=manifest.title, outputs=tuple(outputs), fetched=localized.count("fetched"),
-                    cached=len(localized.images) - localized.count("fetched"),
-                    images_total=len(urls), failed=failures, warnings=tuple(warnings), timings=dict(timings.stages))
+        warnings += noticed
+    report = _report(manifest, outputs, localized, failures, warnings, timings)
     write_report(report, outdir)
     return report
 
