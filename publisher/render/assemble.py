@@ -194,12 +194,12 @@ class _Structure:
         self.used = True
         kids = tree.get("/K")
         for kid in (kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []):
-            self.kids.append(serialize(kid, copier.ref, copier.hook))
+            self.kids.append(copier.serialize(kid))
         nums = list(tree.ParentTree.get("/Nums", []))
         for key, value in zip(nums[::2], nums[1::2]):
-            self.nums.append(b"%d %s" % (int(key) + offset, serialize(value, copier.ref, copier.hook)))
+            self.nums.append(b"%d %s" % (int(key) + offset, copier.serialize(value)))
         if self.namespaces is None and "/Namespaces" in tree:
-            self.namespaces = serialize(tree.Namespaces, copier.ref, copier.hook)
+            self.namespaces = copier.serialize(tree.Namespaces)
 
     def write(self) -> int:
         extra = b" /Namespaces " + self.namespaces if self.namespaces else b""
@@ -214,27 +214,27 @@ def _write_page(writer, copier, page, number: int, parent: int, contents=None, x
     """A page dictionary under our page tree, optionally with content wrapped and stamped
     (contents = (begin, end, stamp) stream numbers), extra XObjects and annotations."""
     skip = {"/Parent", "/Contents", "/Annots", "/Resources", "/StructParents"}
-    entries = [Name(k).unparse() + b" " + serialize(page[k], copier.ref, copier.hook) for k in sorted(page.keys()) if k not in skip]
+    entries = [Name(k).unparse() + b" " + copier.serialize(page[k]) for k in sorted(page.keys()) if k not in skip]
     if "/StructParents" in page:
         entries.append(b"/StructParents %d" % (int(page.StructParents) + struct_offset))
     original = page.get("/Contents")
     refs = [] if original is None else ([original] if not isinstance(original, pikepdf.Array) else list(original))
-    streams = [serialize(r, copier.ref, copier.hook) for r in refs]
+    streams = [copier.serialize(r) for r in refs]
     if contents:
         begin, end, stamp = contents
         streams = [b"%d 0 R" % begin] + streams + [b"%d 0 R" % end, b"%d 0 R" % stamp]
     entries.append(b"/Contents [" + b" ".join(streams) + b"]")
     resources = page.get("/Resources", pikepdf.Dictionary())
     if xobjects:
-        inner = [Name(k).unparse() + b" " + serialize(resources[k], copier.ref, copier.hook)
+        inner = [Name(k).unparse() + b" " + copier.serialize(resources[k])
                  for k in sorted(resources.keys()) if k != "/XObject"]
         existing = resources.get("/XObject", pikepdf.Dictionary())
-        xobject = [Name(k).unparse() + b" " + serialize(existing[k], copier.ref, copier.hook) for k in sorted(existing.keys())]
+        xobject = [Name(k).unparse() + b" " + copier.serialize(existing[k]) for k in sorted(existing.keys())]
         xobject += [Name(k).unparse() + b" %d 0 R" % v for k, v in xobjects.items()]
         entries.append(b"/Resources << " + b" ".join(inner) + b" /XObject << " + b" ".join(xobject) + b" >> >>")
     else:
-        entries.append(b"/Resources " + serialize(resources, copier.ref, copier.hook))
-    annotations = [serialize(a, copier.ref, copier.hook) for a in page.get("/Annots", [])] + [b"%d 0 R" % a for a in annots]
+        entries.append(b"/Resources " + copier.serialize(resources))
+    annotations = [copier.serialize(a) for a in page.get("/Annots", [])] + [b"%d 0 R" % a for a in annots]
     if annotations:
         entries.append(b"/Annots [" + b" ".join(annotations) + b"]")
     writer.object(number, b"<< /Type /Page /Parent %d 0 R " % parent + b" ".join(

@@ -12,6 +12,7 @@ Per-part subsets would repeat the same CJK glyphs in every episode (about 1 MB p
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import multiprocessing
 import os
@@ -20,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..images.cache import atomic_write
-from .fetcher import LockedFetcher
 
 PARTS_VERSION = 3
+WEASYPRINT_VERSION = importlib.metadata.version("weasyprint")  # without importing it (0.5 s)
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,7 @@ class PartJob:
 
     @property
     def key(self) -> str:
-        import weasyprint
-        payload = json.dumps([PARTS_VERSION, weasyprint.__version__, self.markup, self.stylesheets, self.roots,
+        payload = json.dumps([PARTS_VERSION, WEASYPRINT_VERSION, self.markup, self.stylesheets, self.roots,
                               [[k, str(v)] for k, v in self.options], self.defer_fonts], ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -107,6 +107,8 @@ def _font_config():
 def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> RenderedPart:
     """Lay out one part and write its PDF to `out` (runs in a worker process)."""
     from weasyprint import CSS, HTML
+
+    from .fetcher import LockedFetcher
     fetcher = LockedFetcher([Path(r) for r in job.roots])
     profiles: dict = {}
     fonts = _font_config()

@@ -19,8 +19,10 @@ import pikepdf
 from pikepdf import Name
 
 
-REFERENCE = re.compile(rb"(\d+) (\d+) R\b")
-SLOW = re.compile(rb"\(|<[0-9A-Fa-f]|/StructParent |/FontDescriptor|/FontFile")
+# In qpdf's unparse output a reference is "N G R"; literal strings (parentheses escaped by qpdf)
+# are matched first so that text such as "(1 0 R)" is left alone; hex strings hold no "R".
+REFERENCE = re.compile(rb"(\((?:\\.|[^\\)])*\))|(\d+) (\d+) R\b")
+SLOW = re.compile(rb"/StructParent |/Type /FontDescriptor")
 
 
 class PdfWriter:
@@ -141,8 +143,21 @@ class PartCopier:
             self.queue.append(obj)
         return self.numbers[key]
 
+    def serialize(self, obj) -> bytes:
+        """PDF syntax for an object of this source, its references renumbered (fast path as
+        in `drain` for containers without hooked entries)."""
+        if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+            return b"%d 0 R" % self.ref(obj)
+        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array)):
+            text = obj.unparse()
+            if not SLOW.search(text):
+                return REFERENCE.sub(self.ref_objgen, text)
+        return serialize(obj, self.ref, self.hook)
+
     def ref_objgen(self, match: re.Match) -> bytes:
-        return b"%d 0 R" % self.ref(self.source.get_object((int(match[1]), int(match[2]))))
+        if match[1] is not None:
+            return match[1]
+        return b"%d 0 R" % self.ref(self.source.get_object((int(match[2]), int(match[3]))))
 
     def drain(self) -> None:
         """Write every queued object, and what they reach."""
@@ -153,8 +168,8 @@ class PartCopier:
                 body = _entries(obj.stream_dict, self.ref, self.hook, skip=("/Length",))
                 self.writer.stream(number, body, obj.read_raw_bytes())
                 continue
-            # Fast path: qpdf writes the object, we renumber its references. Objects holding
-            # strings (which could contain "1 0 R") or entries the hook rewrites take the slow one.
+            # Fast path: qpdf writes the object, we renumber its references. Objects with
+            # entries the hook rewrites take the slow one.
             text = obj.unparse(resolved=True)
             if SLOW.search(text):
                 self.writer.object(number, serialize_direct(obj, self.ref, self.hook))
