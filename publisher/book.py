@@ -45,6 +45,12 @@ class Chapter:
     source: Path
     asset_keys: tuple[str, ...]
 
+    @property
+    def byline(self) -> str:
+        """Author and date, as chapter headings and handouts show them."""
+        parts = [self.author, self.date.strftime("%Y-%m-%d") if self.date else ""]
+        return " · ".join(p for p in parts if p)
+
     def body_with(self, href) -> str:
         """The body with each asset reference replaced by `href(asset_key)`."""
         return re.sub(r'src="asset:([0-9a-f]+)"', lambda m: f'src="{href(m.group(1))}"', self.body)

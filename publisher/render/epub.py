@@ -40,11 +40,6 @@ def chapter_file(chapter: Chapter) -> str:
     return f"{chapter.key}.xhtml"
 
 
-def byline(chapter: Chapter) -> str:
-    parts = [chapter.author, chapter.date.strftime("%Y-%m-%d") if chapter.date else ""]
-    return " · ".join(p for p in parts if p)
-
-
 def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
     eb = epub.EpubBook()
     _metadata(eb, book)
@@ -70,7 +65,7 @@ def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
             name = chapter_file(chapter) if n == 1 else f"{chapter.key}-{n}.xhtml"
             doc = _Document(uid=chapter.key if n == 1 else f"{chapter.key}-{n}", file_name=name,
                             title=chapter.title, lang=chapter.lang)
-            doc.content = theme.render("epub/chapter.xhtml", chapter=chapter, body=part, byline=byline(chapter),
+            doc.content = theme.render("epub/chapter.xhtml", chapter=chapter, body=part, byline=chapter.byline,
                                        continued=n > 1).encode()
             files.update({anchor: name for anchor in re.findall(r'\bid="([^"]+)"', part)})
             eb.add_item(doc)

@@ -23,7 +23,6 @@ from ..manifest import PdfSettings
 from ..normalize import TocEntry
 from ..themes import Theme
 from .assemble import ChapterMarks, Folios, assemble, body_layout
-from .epub import byline
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
 
 PT_PER_MM = 72 / 25.4
@@ -108,7 +107,7 @@ def _setup(book: Book, theme: Theme, cache: ImageCache, press: bool) -> _Setup:
 def _view(chapter: Chapter, book: Book, href) -> dict:
     """What the templates need of a chapter."""
     return {"key": chapter.key, "number": chapter.number, "title": chapter.title, "lang": chapter.lang,
-            "author": chapter.author, "byline": byline(chapter), "body": chapter.body_with(href)}
+            "author": chapter.author, "byline": chapter.byline, "body": chapter.body_with(href)}
 
 
 def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, press: bool,
@@ -149,7 +148,7 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
             "children": [{"id": e.id, "title": e.title, "page": folio(part, start, e.id)} for e in c.toc]
             if depth > 1 else []}
            for c, part, start in zip(book.chapters, episodes, starts)]
-    chapters = [{"title": c.title, "byline": byline(c)} for c in book.chapters]
+    chapters = [{"title": c.title, "byline": c.byline} for c in book.chapters]
     build_date = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
     css = (theme.render("pdf/pages.css", g=setup.g, book=book, front=True, stamped=False), setup.base_css)
     options = (("pdf_identifier", book.identifier.encode()[:32]),)
