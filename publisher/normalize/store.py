@@ -1,4 +1,4 @@
-"""Normalized episodes kept on disk, keyed by everything that decides them: the post's bytes,
+"""Normalized episodes kept on disk, keyed by everything that decides them: the post as read,
 its key in the book, the settings the normalizer reads, and the normalizer's own source code.
 A warm build loads episodes from here instead of normalizing them again.
 
@@ -37,9 +37,9 @@ class EpisodeStore:
 
     @staticmethod
     def key(source: SourceEpisode, key: str, unwrap: tuple[str, ...], language: str) -> str:
-        digest = hashlib.sha256(json.dumps([CODE_VERSION, str(source.path), key, list(unwrap), language]).encode())
-        digest.update(source.path.read_bytes())
-        return digest.hexdigest()
+        # the SourceEpisode is all normalize() reads of the post: no need to read the file again
+        payload = [CODE_VERSION, key, list(unwrap), language, asdict(source)]
+        return hashlib.sha256(json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
 
     def load(self, digest: str) -> Episode | None:
         try:
