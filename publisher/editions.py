@@ -1,0 +1,252 @@
+"""Episode -> Episode in Traditional Chinese: the edition stage (`build --edition zh-TW`).
+
+Between normalize and the book, a Simplified Chinese series becomes a Traditional one: the text
+of each episode (body, title, sections, author) and of the manifest (title, subtitle,
+description) is converted with OpenCC, whose phrase tables carry regional wording (软件 is
+軟體 in Taiwan, 軟件 in Hong Kong), and quotation marks “‘’” become 「『』」, the Taiwan and
+Hong Kong convention. Left alone: code (`pre`, `code`, `kbd`, `samp`), URLs, attribute values
+other than text ones (`alt`, `title`), the terms an `[editions.NAME]` table lists under `keep`,
+and episodes already written in Traditional Chinese or Japanese (told by their characters).
+The theme's own words (目录, 版权信息, running heads) are converted by `edition_theme`, which
+also swaps the Noto CJK SC faces for the edition's TC or HK ones.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import uuid
+from dataclasses import dataclass
+
+import jinja2
+from lxml import etree
+
+from .errors import PublisherError
+from .manifest import Manifest
+from .normalize import Episode, TocEntry
+from .themes import Theme
+
+# name -> (OpenCC configuration, Noto CJK region of the faces). OpenCC's configurations:
+# https://github.com/BYVoid/OpenCC#configurations-配置文件
+BUILTIN = {"zh-TW": ("s2twp", "TC"), "zh-HK": ("s2hk", "HK"), "zh-Hant": ("s2t", "TC")}
+CONFIGS = ("s2t", "s2tw", "s2twp", "s2hk")
+SKIP = {"pre", "code", "kbd", "samp", "script", "style"}  # text that is code, not prose
+TEXT_ATTRIBUTES = ("alt", "title", "aria-label")
+URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'，。；、）」]+|www\.[^\s<>\"'，。；、）」]+")
+CJK_QUOTES = {"“": "「", "”": "」", "‘": "『", "’": "』"}
+KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]")
+SIMPLIFIED_TAGS = ("zh", "zh-CN", "zh-SG", "zh-Hans", "zh-Hans-CN", "zh-Hans-SG", "zh-MY")
+
+
+class UnknownEdition(PublisherError):
+    category = "usage"
+
+
+@dataclass(frozen=True)
+class Edition:
+    """What makes an edition: its name (also the output suffix), its language tag, the OpenCC
+    configuration, the Noto CJK region of its faces, and what series.toml says of it."""
+
+    name: str
+    language: str
+    opencc: str
+    faces: str
+    title: str = ""
+    keep: tuple[str, ...] = ()
+    identifier: str = ""
+
+
+def find_edition(manifest: Manifest, name: str) -> Edition:
+    """`--edition NAME` -> the Edition: a built-in one (zh-TW, zh-HK, zh-Hant), adjusted or
+    defined by `[editions.NAME]` in series.toml."""
+    settings = next((e for e in manifest.editions if e.name == name), None)
+    if name not in BUILTIN and (settings is None or not settings.opencc):
+        known = sorted(set(BUILTIN) | {e.name for e in manifest.editions})
+        raise UnknownEdition(f"unknown edition {name!r} (known: {', '.join(known)}; another needs "
+                             f"[editions.{name}] with opencc = \"s2t\" or the like)", manifest.path)
+    config, faces = BUILTIN.get(name, ("s2t", "TC"))
+    if settings is None:
+        return Edition(name, name, config, faces)
+    config = settings.opencc or config
+    faces = faces if name in BUILTIN else ("HK" if config == "s2hk" else "TC")
+    return Edition(name, name, config, faces, settings.title, settings.keep, settings.identifier)
+
+
+class Converter:
+    """Simplified -> Traditional text with OpenCC, URLs and the `keep` terms left as they are."""
+
+    def __init__(self, config: str, keep: tuple[str, ...] = ()):
+        self._opencc = _opencc(config)
+        terms = sorted({t for t in keep if t}, key=len, reverse=True)
+        self._protected = re.compile("|".join([URL.pattern] + [re.escape(t) for t in terms]))
+
+    def __call__(self, text: str) -> str:
+        if not text or text.isascii():
+            return text
+        out, start = [], 0
+        for m in self._protected.finditer(text):
+            out += [self._opencc.convert(text[start:m.start()]), m.group(0)]
+            start = m.end()
+        out.append(self._opencc.convert(text[start:]))
+        return "".join(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _opencc(config: str):
+    import opencc  # imported when an edition is built: the Simplified build never needs it
+    return opencc.OpenCC(config)
+
+
+class Quotes:
+    """“…” -> 「…」 and ‘…’ -> 『…』 across a run of text pieces. A ’ with no ‘ open before it
+    is an apostrophe (don’t) and stays; so do quotes with Latin letters on both sides."""
+
+    def __init__(self):
+        self.single_open = 0
+
+    def __call__(self, text: str) -> str:
+        chars = list(text)
+        for i, ch in enumerate(chars):
+            if ch not in CJK_QUOTES:
+                continue
+            before, after = text[i - 1:i], text[i + 1:i + 2]
+            if before.isascii() and after.isascii() and (before.isalnum() or after.isalnum()):
+                continue  # inside Latin text: don’t, ‘quoted’ English
+            if ch == "‘":
+                self.single_open += 1
+            elif ch == "’":
+                if not self.single_open:
+                    continue
+                self.single_open -= 1
+            chars[i] = CJK_QUOTES[ch]
+        return "".join(chars)
+
+
+def prose(convert: Converter, text: str) -> str:
+    """A short piece of text (a title, a name) converted, quotes included."""
+    return Quotes()(convert(text))
+
+
+def script(text: str) -> str:
+    """'ja', 'Hant' or 'Hans': what a text is written in, told by its characters (kana for
+    Japanese; else which of OpenCC's s2t and t2s would change more of it)."""
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    if len(KANA.findall(text)) > max(10, len(han) // 20):
+        return "ja"
+    sample = "".join(han[:20000])
+    simplified = _changed(_opencc("s2t").convert(sample), sample)
+    traditional = _changed(_opencc("t2s").convert(sample), sample)
+    return "Hant" if traditional > simplified else "Hans"
+
+
+def _changed(converted: str, text: str) -> int:
+    return sum(a != b for a, b in zip(converted, text)) + abs(len(converted) - len(text))
+
+
+def convert_episode(episode: Episode, edition: Edition, series_language: str = "zh-CN") -> Episode:
+    """An episode in the edition's script. One already in Traditional Chinese or Japanese
+    keeps its text; its language tag says what it is when it only had the series' default."""
+    default = episode.lang in SIMPLIFIED_TAGS or episode.lang == series_language
+    written = script(episode.title + episode.body)
+    if written != "Hans":
+        lang = ("ja" if written == "ja" else "zh-Hant") if default else episode.lang
+        return dataclasses.replace(episode, lang=lang)
+    convert = _converter(edition.opencc, edition.keep)
+    source = episode.source
+    source = dataclasses.replace(source, title=prose(convert, source.title), author=convert(source.author),
+                                 categories=tuple(convert(c) for c in source.categories))
+    return dataclasses.replace(
+        episode, source=source, title=prose(convert, episode.title), author=convert(episode.author),
+        credited=convert(episode.credited), lang=edition.language if default else episode.lang,
+        body=convert_body(episode.body, convert), sections=tuple(_entry(e, convert) for e in episode.sections))
+
+
+def _entry(entry: TocEntry, convert: Converter) -> TocEntry:
+    return TocEntry(entry.id, prose(convert, entry.title), entry.level, tuple(_entry(c, convert) for c in entry.children))
+
+
+def convert_body(body: str, convert: Converter) -> str:
+    """An XHTML fragment with its prose converted: text and tails outside code, text
+    attributes; element names, ids, URLs and code untouched."""
+    root = etree.fromstring(f"<div>{body}</div>", etree.XMLParser(huge_tree=True))
+    quotes = Quotes()
+
+    def walk(el, in_code: bool) -> None:
+        code = in_code or el.tag in SKIP
+        if el.text and not code:
+            el.text = quotes(convert(el.text))
+        for name in TEXT_ATTRIBUTES:
+            if el.get(name):
+                el.set(name, prose(convert, el.get(name)))
+        for child in el:
+            if isinstance(child.tag, str):
+                walk(child, code)
+            if child.tail and not in_code:
+                child.tail = quotes(convert(child.tail))
+
+    walk(root, False)
+    head = _escape(root.text) if root.text else ""
+    return head + "".join(etree.tostring(child, encoding="unicode", with_tail=True) for child in root)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def convert_manifest(manifest: Manifest, edition: Edition) -> Manifest:
+    """The series' settings for the edition: its words converted, its language, its own
+    identifier (stable: derived from the series' one unless series.toml gives one)."""
+    convert = _converter(edition.opencc, edition.keep)
+    identifier = edition.identifier or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{manifest.identifier}#{edition.name}')}"
+    return dataclasses.replace(
+        manifest, title=edition.title or prose(convert, manifest.title), subtitle=prose(convert, manifest.subtitle),
+        description=prose(convert, manifest.description), publisher=convert(manifest.publisher),
+        authors=tuple(convert(a) for a in manifest.authors), language=edition.language, identifier=identifier,
+        edition=edition.name)
+
+
+FACE = re.compile(r"\b(Noto (?:Serif|Sans|Sans Mono) CJK) SC\b")
+
+
+@functools.lru_cache(maxsize=8)
+def _converter(config: str, keep: tuple[str, ...] = ()) -> Converter:
+    return Converter(config, keep)
+
+
+def restyle(source: str, edition: Edition) -> str:
+    """A template or stylesheet of the theme for the edition: its words converted (OpenCC
+    changes only Han characters, so Jinja2 and CSS syntax pass through), its Noto CJK SC faces
+    swapped for the edition's region."""
+    return FACE.sub(rf"\1 {edition.faces}", _converter(edition.opencc)(source))
+
+
+@dataclass(frozen=True)
+class EditionTheme(Theme):
+    """A theme whose own words (templates, stylesheets, labels like 目录) read in the edition's
+    script, set in the edition's faces."""
+
+    edition: Edition | None = None
+
+    def css(self, name: str) -> str:
+        return restyle(super().css(name), self.edition)
+
+    def text(self, words: str) -> str:
+        return _converter(self.edition.opencc)(words)
+
+
+class _EditionLoader(jinja2.BaseLoader):
+    """The theme's loader, with each template source passed through `restyle`."""
+
+    def __init__(self, base: jinja2.BaseLoader, edition: Edition):
+        self.base, self.edition = base, edition
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = self.base.get_source(environment, template)
+        return restyle(source, self.edition), filename, uptodate
+
+
+def edition_theme(theme: Theme, edition: Edition) -> EditionTheme:
+    """Theme -> the same theme for the edition (templates compiled afresh: own cache)."""
+    env = theme.env.overlay(loader=_EditionLoader(theme.env.loader, edition), cache_size=100)
+    fields = {f.name: getattr(theme, f.name) for f in dataclasses.fields(theme)}
+    return EditionTheme(**{**fields, "env": env}, edition=edition)
