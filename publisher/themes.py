@@ -1,19 +1,23 @@
 """A theme name -> its Jinja2 environment and stylesheets, found along an ordered path.
 
 A theme is a folder with `templates/` and `css/`. Lookup order: the series' own
-`themes/<name>/`, the project's `themes/<name>/`, then the built-in `themes/default/`, so a
-theme only needs to hold what it changes. Templates autoescape: post text is data, never code.
+`themes/<name>/`, the built-in `themes/<name>/`, then the built-in `themes/default/`, so a
+theme only needs to hold what it changes. The built-in themes ship inside the package
+(`publisher.builtin_themes`, mapped from the top-level themes/ folder by pyproject.toml).
+Templates autoescape: post text is data, never code.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import jinja2
 
 from .errors import PublisherError
 
-BUILTIN = Path(__file__).resolve().parent.parent / "themes"
+# an installed wheel is unpacked on disk, so the package's folder is a real path Jinja2 can read
+BUILTIN = Path(str(files("publisher.builtin_themes")))
 
 
 @dataclass(frozen=True)
