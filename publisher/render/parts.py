@@ -20,10 +20,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..images.cache import atomic_write
+from ..cache import Cache
+from ..files import atomic_write
 
-PARTS_VERSION = 3
+PARTS_VERSION = 4
 WEASYPRINT_VERSION = importlib.metadata.version("weasyprint")  # without importing it (0.5 s)
+# The justification extension changes layout: its code is part of every part's key.
+JUSTIFY_CODE = hashlib.sha256((Path(__file__).parent / "justify.py").read_bytes()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class PartJob:
 
     @property
     def key(self) -> str:
-        payload = json.dumps([PARTS_VERSION, WEASYPRINT_VERSION, self.markup, self.stylesheets, self.roots,
+        payload = json.dumps([PARTS_VERSION, WEASYPRINT_VERSION, JUSTIFY_CODE, self.markup, self.stylesheets, self.roots,
                               [[k, str(v)] for k, v in self.options], self.defer_fonts], ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -109,6 +112,8 @@ def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> Re
     from weasyprint import CSS, HTML
 
     from .fetcher import LockedFetcher
+    from .justify import install
+    install()  # Chinese justification and spacing (the stylesheet switches them on)
     fetcher = LockedFetcher([Path(r) for r in job.roots])
     profiles: dict = {}
     fonts = _font_config()
@@ -135,12 +140,13 @@ class PartCache:
     """Rendered parts on disk: cache/pdf/ab/abcd….pdf with a .json of their page facts;
     the font files they use in cache/fonts/."""
 
-    def __init__(self, root: Path):
-        self.root = Path(root) / "pdf"
-        self.fonts = Path(root) / "fonts"
+    def __init__(self, cache: Cache):
+        self.cache = cache
+        self.root = cache.folder("pdf")
+        self.fonts = cache.folder("fonts")
 
     def path(self, key: str, suffix: str = ".pdf") -> Path:
-        return self.root / key[:2] / f"{key}{suffix}"
+        return self.cache.use(self.root / key[:2] / f"{key}{suffix}")
 
     def load(self, job: PartJob) -> RenderedPart | None:
         key = job.key

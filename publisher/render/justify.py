@@ -1,0 +1,282 @@
+"""Chinese justification and Chinese–Latin spacing for WeasyPrint 70: a contained extension.
+
+In: WeasyPrint's line boxes while it lays out and draws a document. Out: the same lines with
+(a) about a quarter em between a Han character and an adjacent Latin letter or digit, set as
+spacing (the text stays the author's: copying and searching are unchanged), and (b) every
+justified line flush at both edges by spacing out the gaps between CJK characters, the way
+W3C's clreq describes (§3.8, inter-character justification), instead of WeasyPrint's
+word-spaces-only justification, which leaves lines of 汉字 ragged and dumps a mixed line's
+slack into its few word spaces.
+
+Both are switched on by the stylesheet, so a theme decides:
+  --cjk-autospace: 0.25;              em between Han and Latin (0 or absent: off)
+  --cjk-justify: inter-character;     justified lines spread over CJK gaps (absent: off)
+
+How (WeasyPrint 70.0, Pango 1.50): WeasyPrint applies extra space as Pango letter-spacing
+attributes (`text/line_break.py`, `Layout.set_text`). Pango gives a character with
+letter-spacing L half of L before it and half after, and drops the outer halves at the ends
+of a layout line. So a wanted extra g_i in gap i (between characters i and i+1 of a text
+box) is met by per-character spacings with L_i/2 + L_{i+1}/2 = g_i (`character_spacing`);
+Latin letters get none, so words are never letter-spaced. `Layout.set_text` is wrapped to add
+these attributes (the autospace ones always, so line breaking sees them; the justification
+ones only when drawing, like WeasyPrint's own word spacing), and `layout.inline.justify_line`
+is replaced to share a line's slack out over its CJK gaps, capping word spaces at half an em.
+
+Pinned to WeasyPrint 70.0 (`install` refuses another version): the names wrapped here are
+internals. Written so it could be offered upstream as `text-justify: inter-character` and
+`text-autospace`.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import unicodedata
+
+PINNED = "70.0"
+MAX_WORD_SPACE_EM = 0.5  # a word space in a mixed line never grows past this (glyph gap)
+_INSTALLED: list = []
+
+# What may be spaced: Han, kana, hangul, CJK symbols and punctuation, full-width forms, and
+# the quotation marks Chinese text sets from the CJK font (clreq §3.1.4).
+_CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+                  r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026\u00b7]")
+_HAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK.match(ch))
+
+
+def is_han(ch: str) -> bool:
+    return bool(_HAN.match(ch))
+
+
+def is_latin(ch: str) -> bool:
+    """A letter or digit of a Latin, Greek or Cyrillic word (what autospace sets apart)."""
+    return ch.isalnum() and not is_cjk(ch) and unicodedata.east_asian_width(ch) in ("Na", "N", "A", "H")
+
+
+def autospace_gaps(text: str, em: float) -> dict[int, float]:
+    """Gap index i (between text[i] and text[i+1]) -> space between Han and Latin, in px."""
+    if not em:
+        return {}
+    return {i: em for i in range(len(text) - 1)
+            if (is_han(text[i]) and is_latin(text[i + 1])) or (is_latin(text[i]) and is_han(text[i + 1]))}
+
+
+def expandable_gaps(text: str) -> list[int]:
+    """Gaps that inter-character justification may widen: next to a CJK character on either
+    side, never inside a Latin word nor at a space (spaces stretch as word spaces)."""
+    return [i for i in range(len(text) - 1)
+            if text[i] not in " \u00a0" and text[i + 1] not in " \u00a0"
+            and (is_cjk(text[i]) or is_cjk(text[i + 1]))]
+
+
+def character_spacing(text: str, gaps: dict[int, float]) -> dict[int, float]:
+    """Per-character letter-spacing (px) that puts gaps[i] between text[i] and text[i+1].
+
+    A character's spacing L adds L/2 on each side, and a gap may only be fed by its CJK
+    neighbours (Latin letters get none). Gaps are solved run by run of CJK characters:
+    inside a run L_k/2 + L_{k+1}/2 = g_k; a run bordered by Latin letters on both sides has
+    one equation more than unknowns, so its gaps are met as closely as least squares allows
+    (an alternating correction; the sum over a run stays exact)."""
+    spacing: dict[int, float] = {}
+    n = len(text)
+    k = 0
+    while k < n:
+        if not is_cjk(text[k]):
+            k += 1
+            continue
+        start = k
+        while k < n and is_cjk(text[k]):
+            k += 1
+        _solve_run(start, k, n, gaps, text, spacing)
+    return spacing
+
+
+def _solve_run(start: int, end: int, n: int, gaps: dict, text: str, spacing: dict) -> None:
+    """Spacing for the CJK run text[start:end] (see `character_spacing`)."""
+    left = start > 0 and text[start - 1] not in " \u00a0"  # a Latin neighbour: the run alone feeds that gap
+    right = end < n and text[end] not in " \u00a0"
+    wanted = ([gaps.get(start - 1, 0.0)] if left else []) + [gaps.get(i, 0.0) for i in range(start, end - 1)] \
+        + ([gaps.get(end - 1, 0.0)] if right else [])
+    if not any(wanted):
+        return
+    if left and right:
+        # c characters, c + 1 gaps: their alternating sum is always 0. The nearest such gaps
+        # (least squares) move each wanted gap by the same share of the misfit.
+        misfit = sum(g if j % 2 == 0 else -g for j, g in enumerate(wanted))
+        wanted = [g - (misfit if j % 2 == 0 else -misfit) / len(wanted) for j, g in enumerate(wanted)]
+    count = end - start
+    if right and not left:  # solve from the bordered end: L_last / 2 = the last gap
+        values = [2 * wanted[-1]]
+        for g in reversed(wanted[:-1]):
+            values.append(2 * g - values[-1])
+        values.reverse()
+    else:  # from the left: L_0 / 2 = the left gap, or L_0 = 0 at a space or the box's edge
+        values = [2 * wanted[0]] if left else [0.0]
+        for g in (wanted[1:] if left else wanted)[: count - 1]:
+            values.append(2 * g - values[-1])
+    for j, value in enumerate(values):
+        if value:
+            spacing[start + j] = value
+
+
+def _style_number(style, name: str) -> float:
+    try:
+        tokens = style[name]
+    except (KeyError, TypeError):
+        return 0.0
+    for token in tokens or ():
+        if getattr(token, "type", "") == "number":
+            return float(token.value)
+    return 0.0
+
+
+def _style_ident(style, name: str) -> str:
+    try:
+        tokens = style[name]
+    except (KeyError, TypeError):
+        return ""
+    return next((t.value for t in tokens or () if getattr(t, "type", "") == "ident"), "")
+
+
+def autospace_em(style) -> float:
+    return _style_number(style, "__cjk_autospace")
+
+
+def install() -> None:
+    """Wrap WeasyPrint's text layout and justification (once per process)."""
+    if _INSTALLED:
+        return
+    version = importlib.metadata.version("weasyprint")
+    if version != PINNED:
+        raise RuntimeError(f"publisher.render.justify is written for WeasyPrint {PINNED}, not {version}")
+    from weasyprint.layout import inline
+    from weasyprint.text import line_break
+
+    original_set_text = line_break.Layout.set_text
+
+    def set_text(layout, text, justify=False):
+        original_set_text(layout, text, justify)
+        _add_spacing(layout, justify)
+
+    line_break.Layout.set_text = set_text
+    inline.justify_line = justify_line
+    _INSTALLED.append(True)
+
+
+def _add_spacing(layout, justify: bool) -> None:
+    """Letter-spacing attributes for autospace (always) and inter-character justification
+    (`layout.gap_extra`, when drawing), added to the ones WeasyPrint set."""
+    from weasyprint.text.ffi import TO_UNITS, ffi, pango, unicode_to_char_p
+
+    style = layout.style
+    text = layout.text
+    if not text or style["letter_spacing"] != "normal" or style["white_space"] not in ("normal", "nowrap", "pre-line"):
+        return
+    em = autospace_em(style) * style["font_size"]
+    gaps = autospace_gaps(text, em)
+    extra = getattr(layout, "gap_extra", None) if justify else None
+    if extra:
+        for i, px in extra.items():
+            gaps[i] = gaps.get(i, 0.0) + px
+    if not gaps:
+        return
+    spacing = character_spacing(text, gaps)
+    if not spacing:
+        return
+    attrs = pango.pango_layout_get_attributes(layout.layout)
+    if attrs == ffi.NULL:
+        attrs = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
+    offsets = _byte_offsets(text)
+    for index, px in spacing.items():
+        attr = pango.pango_attr_letter_spacing_new(int(px * TO_UNITS))
+        attr.start_index, attr.end_index = offsets[index], offsets[index + 1]
+        pango.pango_attr_list_change(attrs, attr)
+    pango.pango_layout_set_attributes(layout.layout, attrs)
+    layout._keep_attrs = attrs  # keep the list alive as long as the layout
+
+
+def _byte_offsets(text: str) -> list[int]:
+    offsets = [0]
+    for ch in text:
+        offsets.append(offsets[-1] + len(ch.encode("utf-8")))
+    return offsets
+
+
+# ---------- justification ----------
+
+def justify_line(context, line, extra_width):
+    """Replacement for `weasyprint.layout.inline.justify_line` (70.0): spread `extra_width`
+    over the line's CJK gaps when the style asks for inter-character justification, word
+    spaces taking at most their share up to MAX_WORD_SPACE_EM; else WeasyPrint's own way."""
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.layout.inline import add_word_spacing, count_expandable_spaces
+
+    texts = list(_text_boxes(line, boxes))
+    if not texts or _style_ident(line.style, "__cjk_justify") != "inter-character":
+        if (spaces := count_expandable_spaces(line)):
+            add_word_spacing(context, line, extra_width / spaces, 0)
+        return
+    gaps = [expandable_gaps(box.text) for box in texts]
+    # a gap between two boxes (e.g. text, then a link) widens after the first box
+    joints = [k for k in range(len(texts) - 1)
+              if texts[k].text and texts[k + 1].text and (is_cjk(texts[k].text[-1]) or is_cjk(texts[k + 1].text[0]))
+              and texts[k].text[-1] != " " and texts[k + 1].text[0] != " "]
+    cjk = sum(len(g) for g in gaps) + len(joints)
+    spaces = count_expandable_spaces(line)
+    if not cjk:
+        if spaces:
+            add_word_spacing(context, line, extra_width / spaces, 0)
+        return
+    em = line.style["font_size"]
+    per_space = min(extra_width / (cjk + spaces), max(0.0, MAX_WORD_SPACE_EM * em - _space_width(em)))
+    per_gap = (extra_width - per_space * spaces) / cjk
+    plan = {id(box): ({i: per_gap for i in g}, per_gap if k in joints else 0.0)
+            for k, (box, g) in enumerate(zip(texts, gaps))}
+    _spread(context, line, plan, per_space, 0.0, boxes)
+
+
+def _space_width(em: float) -> float:
+    """A word space of the CJK faces' Latin (about a quarter em in Noto CJK)."""
+    return 0.25 * em
+
+
+def _text_boxes(box, boxes):
+    if isinstance(box, boxes.TextBox):
+        yield box
+    elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
+        for child in box.children:
+            if child.is_in_normal_flow():
+                yield from _text_boxes(child, boxes)
+
+
+def _spread(context, box, plan, per_space, x_advance, boxes):
+    """`add_word_spacing` with the gaps of `plan` (box id -> ({gap: px}, px after the box))."""
+    from weasyprint.text.line_break import create_layout, line_size
+
+    if isinstance(box, boxes.TextBox):
+        gaps, after = plan.get(id(box), ({}, 0.0))
+        box.justification_spacing = per_space
+        box.position_x += x_advance
+        layout = create_layout(box.text, box.style, context, max_width=None, justification_spacing=per_space)
+        layout.gap_extra = gaps
+        layout.set_text(box.text, justify=True)
+        first_line, _ = layout.get_first_line()
+        width, _ = line_size(first_line, box.style)
+        layout.deactivate()
+        grown = width - box.width + after
+        box.width += grown
+        box.pango_layout = layout
+        return x_advance + grown
+    if isinstance(box, (boxes.LineBox, boxes.InlineBox)):
+        box.position_x += x_advance
+        before = x_advance
+        for child in box.children:
+            if child.is_in_normal_flow():
+                x_advance = _spread(context, child, plan, per_space, x_advance, boxes)
+        box.width += x_advance - before
+        return x_advance
+    box.translate(x_advance, 0)
+    return x_advance

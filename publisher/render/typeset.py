@@ -1,0 +1,139 @@
+"""A chapter's XHTML body -> the same body marked up for the page (PDF book and handouts).
+
+What the printed page needs and the EPUB does not (the EPUB keeps the author's markup):
+- adjacent punctuation compressed (clreq §3.1.6): of a pair like ”， 。” ）（ 」。 one mark is
+  wrapped in `<span class="halt">`, which the theme sets with the fonts' `halt` feature (half
+  width): the first when its ink sits left (closing marks, stops), else the second (an opening
+  mark, ink right);
+- a break opportunity (U+200B, which WeasyPrint draws as nothing and writes no text for) before
+  “ ‘ and after ” ’ where they touch a Han character: Pango 1.50 follows UAX #14 LB19 (no break
+  beside quotation marks), which Unicode 15.1's LB19a relaxed for East Asian text;
+- each external link followed by `<span class="link-note">URL</span>`, which the theme floats
+  to the foot of the page as a numbered footnote (WeasyPrint's `float: footnote`); the link
+  itself stays, so the screen PDF keeps it clickable.
+Text inside pre, code, kbd and samp is left alone.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+XHTML = "http://www.w3.org/1999/xhtml"
+UNTOUCHED = {"pre", "code", "kbd", "samp", "script", "style"}
+INK_LEFT = set("，。、；：”’」』）》〉】〕〗")  # closing marks and stops: their blank half is on the right
+INK_RIGHT = set("“‘「『（《〈【〔〖")          # opening marks: blank half on the left
+PUNCT = INK_LEFT | INK_RIGHT | set("？！")
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+ZWSP = "\u200b"
+
+
+def typeset(body: str) -> str:
+    """The chapter body (an XHTML fragment) with the page's markup added."""
+    root = etree.fromstring(f'<div xmlns="{XHTML}">{body}</div>'.encode("utf-8"))
+    _link_notes(root)
+    _walk(root)
+    text = etree.tostring(root, encoding="unicode")
+    return text[text.index(">") + 1:text.rindex("</div>")]
+
+
+def _local(element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _link_notes(root) -> None:
+    for a in root.iter(f"{{{XHTML}}}a"):
+        href = a.get("href", "")
+        label = "".join(a.itertext()).strip()
+        if not href.startswith(("http://", "https://")) or not label or label == href or a.getparent() is None:
+            continue
+        if any(_local(p) in ("pre", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6") for p in a.iterancestors()):
+            continue
+        note = etree.Element(f"{{{XHTML}}}span", {"class": "link-note"})
+        note.text = href
+        note.tail, a.tail = a.tail, None
+        a.addnext(note)
+
+
+def _walk(element) -> None:
+    if _local(element) in UNTOUCHED:
+        return
+    if _local(element) == "span" and element.get("class") == "link-note":
+        return
+    for child in list(element):
+        _walk(child)
+        if child.tail:
+            pieces = _pieces(child.tail)
+            if pieces != [child.tail]:
+                child.tail = None
+                _insert_after(child, pieces)
+    if element.text:
+        pieces = _pieces(element.text)
+        if pieces != [element.text]:
+            element.text = None
+            _insert_first(element, pieces)
+
+
+def _pieces(text: str) -> list:
+    """Text split into plain strings and ('halt', mark) pieces, with break opportunities added."""
+    text = _break_beside_quotes(text)
+    chars = list(text)
+    halt = set()
+    for i in range(len(chars) - 1):
+        a, b = chars[i], chars[i + 1]
+        if a in PUNCT and b in PUNCT and i not in halt:
+            if a in INK_LEFT:
+                halt.add(i)
+            elif b in INK_RIGHT:
+                halt.add(i + 1)
+    if not halt:
+        return [text]
+    out: list = []
+    start = 0
+    for i in sorted(halt):
+        if i > start:
+            out.append(text[start:i])
+        out.append(("halt", text[i]))
+        start = i + 1
+    if start < len(text):
+        out.append(text[start:])
+    return out
+
+
+def _break_beside_quotes(text: str) -> str:
+    text = re.sub(r"(?<=[\u3400-\u9fff])([“‘])", ZWSP + r"\1", text)
+    return re.sub(r"([”’])(?=[\u3400-\u9fff])", r"\1" + ZWSP, text)
+
+
+def _span(mark: str):
+    span = etree.Element(f"{{{XHTML}}}span", {"class": "halt"})
+    span.text = mark
+    return span
+
+
+def _insert_after(element, pieces: list) -> None:
+    anchor = element
+    for piece in pieces:
+        if isinstance(piece, str):
+            anchor.tail = (anchor.tail or "") + piece
+        else:
+            span = _span(piece[1])
+            anchor.addnext(span)
+            anchor = span
+
+
+def _insert_first(element, pieces: list) -> None:
+    anchor = None
+    for piece in pieces:
+        if isinstance(piece, str):
+            if anchor is None:
+                element.text = (element.text or "") + piece
+            else:
+                anchor.tail = (anchor.tail or "") + piece
+        else:
+            span = _span(piece[1])
+            if anchor is None:
+                element.insert(0, span)
+            else:
+                anchor.addnext(span)
+            anchor = span
