@@ -24,10 +24,12 @@ from ..normalize import TocEntry
 from ..themes import Theme
 from .assemble import ChapterMarks, Folios, assemble, body_layout
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
+from .typeset import typeset
 
 PT_PER_MM = 72 / 25.4
 PX_PER_PT = 4 / 3
 CMYK_PROFILES = ("/usr/share/color/icc/ghostscript/default_cmyk.icc", "/usr/share/color/icc/ghostscript/ps_cmyk.icc")
+BLOCK_SLACK = 0.01  # points
 FOLIO_GAP_MM = 5  # from the text block's foot to the top of the folio
 FRONT_MARKS = {"colophon": "版权信息", "toc": "目录"}
 MAX_TOC_SECTIONS = 150  # past this, a printed 目录 with every section runs to many pages: episodes only
@@ -57,8 +59,11 @@ def geometry(settings: PdfSettings, press: bool, font_pt: float = 10.5) -> Geome
     text_width = chars * font_pt
     rest = width - text_width
     inner = round(rest * 0.54, 2)
+    # The block is computed first and the outer margin takes the rest, less a hair (BLOCK_SLACK):
+    # a block rounded a few thousandths of a point short of N characters holds N - 1.
+    outer = rest - inner - BLOCK_SLACK
     top, bottom = round(height * 0.095, 2), round(height * 0.1, 2)
-    return Geometry(width_mm, height_mm, font_pt, chars, inner, round(rest - inner, 2), top, bottom,
+    return Geometry(width_mm, height_mm, font_pt, chars, inner, outer, top, bottom,
                     text_width, round(height - top - bottom - 24, 2), settings.bleed if press else 0.0)
 
 
@@ -107,7 +112,7 @@ def _setup(book: Book, theme: Theme, cache: ImageCache, press: bool) -> _Setup:
 def _view(chapter: Chapter, book: Book, href) -> dict:
     """What the templates need of a chapter."""
     return {"key": chapter.key, "number": chapter.number, "title": chapter.title, "lang": chapter.lang,
-            "author": chapter.author, "byline": chapter.byline, "body": chapter.body_with(href)}
+            "author": chapter.author, "byline": chapter.byline, "body": typeset(chapter.body_with(href))}
 
 
 def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, press: bool,
