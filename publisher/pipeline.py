@@ -129,10 +129,23 @@ def _report(manifest: Manifest, outputs, localized: Localized, failures, warning
                   warnings=tuple(warnings), timings=dict(timings.stages))
 
 
-def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int], None] | None = None) -> Report:
+@dataclass(frozen=True)
+class Prepared:
+    """A series read and put together into a Book, before any format is written."""
+
+    manifest: Manifest
+    book: Book
+    theme: Theme
+    cache: ImageCache
+    localized: Localized
+    failures: tuple[ImageFailure, ...]
+    warnings: tuple[Problem, ...]
+
+
+def prepare(series: Path, options: BuildOptions, timings: Timings,
+            progress: Callable[[str, int, int], None] | None = None) -> Prepared:
+    """series.toml and its episodes -> the Book every backend renders (and the build's warnings)."""
     manifest = load_manifest(series)
-    timings = Timings()
-    outdir = Path(options.outdir) if options.outdir else Path("output") / manifest.slug
     cache = ImageCache(options.cache_root)
     episodes = load_episodes(manifest, timings, EpisodeStore(cache.root))
     urls = list(dict.fromkeys(u for e in episodes for u in e.image_urls))
@@ -146,7 +159,6 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
     with timings("images"):
         localized = localize(urls, manifest.images, cache, offline=options.offline, progress=tick)
     failures = image_failures(episodes, localized)
-    warnings = problems(episodes, failures)
     if options.strict and failures:
         listed = "; ".join(f"{f.url} ({f.reason})" for f in failures[:20])
         raise StrictFailure(f"--strict: {len(failures)} image(s) failed: {listed}", manifest.path)
@@ -154,6 +166,15 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
         sources = [manifest.path, *manifest.episodes] + ([manifest.cover] if manifest.cover else [])
         book = build_book(manifest, episodes, localized, build_time(sources))
         theme = load_theme(manifest.theme, manifest.root)
+    return Prepared(manifest, book, theme, cache, localized, failures, tuple(problems(episodes, failures)))
+
+
+def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int], None] | None = None) -> Report:
+    timings = Timings()
+    prepared = prepare(series, options, timings, progress)
+    manifest, book, theme, cache = prepared.manifest, prepared.book, prepared.theme, prepared.cache
+    outdir = Path(options.outdir) if options.outdir else Path("output") / manifest.slug
+    warnings = list(prepared.warnings)
     outdir.mkdir(parents=True, exist_ok=True)
     outputs = []
     for fmt in options.formats:
@@ -165,7 +186,7 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
             progress(fmt, 1, 1)
         outputs += written
         warnings += noticed
-    report = _report(manifest, outputs, localized, failures, warnings, timings)
+    report = _report(manifest, outputs, prepared.localized, prepared.failures, warnings, timings)
     write_report(report, outdir)
     return report
 
