@@ -16,6 +16,7 @@ from pathlib import Path
 from .images import Localized
 from .manifest import Manifest
 from .normalize import Episode, TocEntry
+from .titles import EpisodeTitle, parse_title
 
 IMG = re.compile(r'<img src="([^"]*)" alt="([^"]*)"([^>]*)/>')
 FIGURE = re.compile(r'<figure( class="opener")?>((?:<img [^>]*/>)+)(<figcaption>.*?</figcaption>)?</figure>', re.S)
@@ -44,6 +45,9 @@ class Chapter:
     toc: tuple[TocEntry, ...]
     source: Path
     asset_keys: tuple[str, ...]
+    subtitle: str = ""
+    full_title: str = ""  # the post's own title (series name, number and all), for the colophon
+    short_title: str = ""  # for running heads
 
     @property
     def byline(self) -> str:
@@ -77,7 +81,7 @@ def build_book(manifest: Manifest, episodes: list[Episode], localized: Localized
     assets = {image.sha256[:16]: Asset(image.sha256[:16], image.sha256, image.type, image.width, image.height,
                                        tuple(urls[image.sha256[:16]]))
               for image in localized.images.values()}
-    chapters = tuple(_chapter(e, localized) for e in episodes)
+    chapters = tuple(_chapter(e, localized, _title(e, manifest)) for e in episodes)
     used = {k for c in chapters for k in c.asset_keys}
     authors = manifest.authors or tuple(dict.fromkeys(e.credited or e.source.author for e in episodes
                                                       if e.credited or e.source.author))
@@ -87,7 +91,13 @@ def build_book(manifest: Manifest, episodes: list[Episode], localized: Localized
                 assets={k: a for k, a in assets.items() if k in used}, subjects=subjects, modified=modified)
 
 
-def _chapter(episode: Episode, localized: Localized) -> Chapter:
+def _title(episode: Episode, manifest: Manifest) -> EpisodeTitle:
+    source = episode.source
+    return parse_title(episode.title, manifest.title, manifest.titles.pattern, source.number,
+                       source.subtitle, source.short_title)
+
+
+def _chapter(episode: Episode, localized: Localized, title: EpisodeTitle) -> Chapter:
     used: list[str] = []
 
     def known(url: str) -> bool:
@@ -112,7 +122,8 @@ def _chapter(episode: Episode, localized: Localized) -> Chapter:
         return f'<img src="asset:{image.sha256[:16]}" alt="{m.group(2)}"{m.group(3)}/>'
 
     body = IMG.sub(img, FIGURE.sub(figure, episode.body))
-    return Chapter(key=episode.key, number=episode.source.number, title=episode.title, date=episode.source.date,
+    return Chapter(key=episode.key, number=title.number, title=title.title, subtitle=title.subtitle,
+                   full_title=title.full, short_title=title.short, date=episode.source.date,
                    author=episode.author, lang=episode.lang, categories=episode.source.categories, body=body,
                    toc=episode.sections, source=episode.source.path, asset_keys=tuple(dict.fromkeys(used)))
 

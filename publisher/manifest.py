@@ -39,6 +39,13 @@ class PdfSettings:
 
 
 @dataclass(frozen=True)
+class TitleSettings:
+    """[titles]: how an episode's title splits into number, title and subtitle (titles.py)."""
+
+    pattern: str = ""  # a regular expression with named groups number, title, subtitle; "": the default
+
+
+@dataclass(frozen=True)
 class EpubSettings:
     toc_depth: int = 2
     max_image: int = 1600
@@ -62,6 +69,7 @@ class Manifest:
     images: ImageSettings = field(default_factory=ImageSettings)
     pdf: PdfSettings = field(default_factory=PdfSettings)
     epub: EpubSettings = field(default_factory=EpubSettings)
+    titles: TitleSettings = field(default_factory=TitleSettings)
 
     @property
     def root(self) -> Path:
@@ -90,6 +98,7 @@ TABLES = {
                "allow-hosts": (list, "a list of host names or networks")},
     "pdf": {"trim": (str, 'A5, B5, 16K or "W mm H mm"'), "bleed": ((str, int, float), 'a length like "3mm"'),
             "min-ppi": (int, "pixels per inch"), "toc-depth": (int, "1 or 2")},
+    "titles": {"pattern": (str, "a regular expression with named groups number, title, subtitle")},
     "epub": {"toc-depth": (int, "1, 2 or 3"), "max-image": (int, "pixels"), "jpeg-quality": (int, "1-95")},
 }
 
@@ -149,6 +158,7 @@ def load_manifest(path: Path) -> Manifest:
     images = _image_settings(root, data.get("images", {}), report)
     pdf = _pdf_settings(data.get("pdf", {}), report)
     epub = _epub_settings(data.get("epub", {}), report)
+    titles = _title_settings(data.get("titles", {}), report)
     if problems:
         raise ManifestError(problems)
 
@@ -158,7 +168,7 @@ def load_manifest(path: Path) -> Manifest:
         authors=tuple(str(a) for a in data.get("authors", ())), language=data.get("language", "zh-CN"),
         publisher=data.get("publisher", ""), description=data.get("description", ""),
         identifier=data.get("identifier") or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'publisher:' + title)}",
-        cover=cover, theme=data.get("theme", "default"), order=order, images=images, pdf=pdf, epub=epub)
+        cover=cover, theme=data.get("theme", "default"), order=order, images=images, pdf=pdf, epub=epub, titles=titles)
 
 
 def _key_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -260,6 +270,20 @@ def _pdf_settings(table: dict, report) -> PdfSettings:
     return PdfSettings(trim=trim, bleed=bleed if bleed is not None else 3.0,
                        min_ppi=int(table.get("min-ppi", PdfSettings.min_ppi)),
                        toc_depth=depth if depth in (1, 2) else None)
+
+
+def _title_settings(table: dict, report) -> TitleSettings:
+    pattern = table.get("pattern", "") if isinstance(table, dict) else ""
+    if not isinstance(pattern, str) or not pattern:
+        return TitleSettings()
+    try:
+        groups = re.compile(pattern).groupindex
+    except re.error as exc:
+        report(("titles", "pattern"), f"titles.pattern is not a regular expression: {exc}")
+        return TitleSettings()
+    if "title" not in groups:
+        report(("titles", "pattern"), "titles.pattern needs a named group (?P<title>…); number and subtitle are optional")
+    return TitleSettings(pattern=pattern)
 
 
 def _epub_settings(table: dict, report) -> EpubSettings:

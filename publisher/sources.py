@@ -32,6 +32,8 @@ class SourceEpisode:
     headimg: str = ""
     lang: str = ""
     body_line: int = 1  # line of the file where the body starts
+    subtitle: str | None = None  # front matter overrides of the parsed title (titles.py)
+    short_title: str | None = None
     warnings: tuple[Problem, ...] = ()
 
 
@@ -67,7 +69,12 @@ def read_source(path: Path) -> SourceEpisode:
     return SourceEpisode(path=path, title=title, body=body, number=number, date=date,
                          author=str(meta.get("author") or ""), categories=categories,
                          headimg=str(headimg), lang=str(meta.get("lang") or ""),
-                         body_line=body_line, warnings=tuple(warnings))
+                         body_line=body_line, warnings=tuple(warnings),
+                         subtitle=_optional_text(meta.get("subtitle")), short_title=_optional_text(meta.get("short_title")))
+
+
+def _optional_text(value) -> str | None:
+    return None if value is None else re.sub(r"\s+", " ", str(value)).strip()
 
 
 def decode(raw: bytes, path: Path, warnings: list[Problem]) -> str:
