@@ -1,11 +1,13 @@
 """SourceEpisode -> Episode: clean, well-formed XHTML shared by every backend, with its sections.
 
 Steps: parse and sanitize (clean.py), rebuild as blocks and figures (blocks.py), then the
-episode's own structure here: h2 sections and h3 sub-sections with ids unique across the book,
-the editor's note as a lede, the credits line (and the author it names), the opening image.
+episode's own structure here: heading levels without gaps, h2 sections and h3 sub-sections with
+ids unique across the book, the editor's note as a lede, the credits line (and the author it
+names), the opening image and its text alternative, the language (language.py).
 """
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 
@@ -16,6 +18,7 @@ from ..images.urls import unwrap_url
 from ..sources import SourceEpisode
 from .blocks import BLANK, structure
 from .clean import clean, parse, unwrap
+from .language import detect_language
 
 CREDIT = re.compile(r"本文由\s*[@＠]\s*([^\s，,。]+?)\s*(?:原创|授权)?\s*(?:发布|首发|投稿)")
 CREDIT_LINE = re.compile(r"^\s*(本文由\s*[@＠]|题图|封面图|图片来[自源]|来源[:：]|原文链接|作者[:：]|责任编辑)")
@@ -53,10 +56,12 @@ def normalize(source: SourceEpisode, key: str, unwrap: tuple[str, ...], language
         raise LimitError(exc.message, source.path, source.body_line) from None
     structure(body)
     warnings = list(source.warnings)
+    _close_heading_gaps(body)
     _mark_lede(body)
     _alt_from_captions(body)
     credited = _mark_credits(body)
     _place_opener(body, unwrap_url(source.headimg, unwrap) if source.headimg else "")
+    _alt_for_opener(body, source.title)
     sections, missing_ids = _sections(body, key)
     if missing_ids:
         warnings.append(Problem("source", f"{missing_ids} h2 heading(s) without a toc-N id; ids generated",
@@ -67,7 +72,7 @@ def normalize(source: SourceEpisode, key: str, unwrap: tuple[str, ...], language
     if body.text and not BLANK.match(body.text):
         xhtml = f"<p>{_escape(body.text)}</p>" + xhtml
     return Episode(key=key, source=source, title=source.title, author=credited or source.author,
-                   credited=credited, lang=source.lang or language, body=xhtml, sections=sections,
+                   credited=credited, lang=source.lang or detect_language(_prose(source.title, body), language), body=xhtml, sections=sections,
                    image_urls=images, warnings=tuple(warnings))
 
 
@@ -79,6 +84,48 @@ def _text(el) -> str:
     return " ".join("".join(el.itertext()).split())
 
 
+def _prose(title: str, body) -> str:
+    """The episode's words for language detection: its title and text without code."""
+    words = copy.deepcopy(body)
+    for el in list(words.iter("pre", "code")):
+        if el.getparent() is not None:
+            el.text = None
+            for child in list(el):
+                el.remove(child)
+    return title + " " + "".join(words.itertext())
+
+
+def _close_heading_gaps(body) -> None:
+    """Each heading at most one level below the one before it (the chapter title is h1): an
+    episode opening with h3, or an h4 under an h2, would skip a level (WCAG 1.3.1; Ace
+    reports it as heading-order)."""
+    previous = 1
+    for h in body.iter("h2", "h3", "h4", "h5", "h6"):
+        level = min(int(h.tag[1]), previous + 1)
+        h.tag, previous = f"h{level}", level
+
+
+def _alt_for_opener(body, title: str) -> None:
+    """The image a chapter opens with (before any text) is its title picture: without an alt
+    of its own it is described as such (题图：title) rather than left silent."""
+    img = _image_before_text(body)
+    if img is not None and not (img.get("alt") or "").strip():
+        img.set("alt", f"题图：{title}")
+
+
+def _image_before_text(el):
+    """The first <img> in `el` that no text precedes; None when text comes first."""
+    if el.text and not BLANK.match(el.text):
+        return None
+    for child in el:
+        found = child if child.tag == "img" else _image_before_text(child)
+        if found is not None or child.tag == "img" or "".join(child.itertext()).strip():
+            return found
+        if child.tail and not BLANK.match(child.tail):
+            return None
+    return None
+
+
 def _alt_from_captions(body) -> None:
     for figure in body.iter("figure"):
         caption = figure.find("figcaption")
@@ -88,8 +135,11 @@ def _alt_from_captions(body) -> None:
 
 
 def _mark_lede(body) -> None:
+    """The editor's note (编辑导读) introduces the article; it quotes no one, so it is a
+    classed division, not a <blockquote>."""
     for quote in body.iter("blockquote"):
         if LEDE.match(_text(quote)):
+            quote.tag = "div"
             quote.set("class", "lede")
             break
 

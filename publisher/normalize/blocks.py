@@ -13,7 +13,7 @@ import re
 from lxml import etree
 
 from .clean import BLANK, unwrap
-from .repair import fix_headings, fix_lists, fix_pre, fix_tables
+from .repair import fix_headings, fix_lists, fix_pre, fix_tables, hoist_blocks
 
 BLOCK_LEVEL = {"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "dl", "pre", "figure", "table", "hr"}
 INLINE_TAGS = {"a", "strong", "em", "code", "kbd", "samp", "var", "sub", "sup", "u", "s", "del", "ins", "mark",
@@ -26,14 +26,13 @@ SENTENCE_END = re.compile(r"(?<=[。！？!?；;.])")
 def structure(body: etree._Element) -> etree._Element:
     """Rebuild `body` as blocks, in place; return it."""
     _strip_invisible(body)
-    for el in list(body.iter(*INLINE_TAGS)):
-        if any(d.tag in BLOCK_LEVEL or d.tag in ("div", "li", "figcaption") for d in el.iterdescendants()):
-            unwrap(el)
+    fix_headings(body)
+    hoist_blocks(body)
     fix_tables(body)
     _fix_figures(body)
     fix_lists(body)
     fix_pre(body)
-    fix_headings(body)
+    hoist_blocks(body)  # what the repairs above made (a table of no cells becomes a div)
     for container in [body] + list(body.iter("blockquote", "li", "td", "th", "dd")):
         if container is body or container.tag == "blockquote" or container.find("div") is not None:
             _blockify(container, always=container.tag in ("blockquote",) or container is body)
@@ -92,6 +91,10 @@ def _paragraph(run: list, centred: bool):
             last = node
     if p.text:
         p.text = p.text.lstrip()
+    if last is not None and last.tail:
+        last.tail = last.tail.rstrip()
+    elif last is None and p.text:
+        p.text = p.text.rstrip()
     return p
 
 
@@ -133,6 +136,9 @@ def _blockify(container, always: bool) -> None:
 
 
 def _fix_figures(body) -> None:
+    for caption in list(body.iter("figcaption")):
+        if next(caption.iterancestors("figure"), None) is None:
+            caption.tag = "div"  # a caption of no figure is text like any other
     for figure in list(body.iter("figure")):
         imgs = list(figure.iter("img"))
         if not imgs:
@@ -140,6 +146,17 @@ def _fix_figures(body) -> None:
             continue
         caption = next(iter(figure.iter("figcaption")), None)
         text = " ".join("".join(caption.itertext()).split()) if caption is not None else ""
+        if caption is not None:
+            caption.text = None  # what is left is the figure's other text (its tail stays)
+            for child in list(caption):
+                caption.remove(child)
+        other = " ".join("".join(figure.itertext()).split())
+        if other and not text:
+            text = other  # words in a figure beside its image describe it
+        elif other:
+            note = etree.Element("p")
+            note.text, note.tail, figure.tail = other, figure.tail, None
+            figure.addnext(note)
         for child in list(figure):
             figure.remove(child)
         figure.text = None
