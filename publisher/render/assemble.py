@@ -5,7 +5,9 @@ book's), padded to an even count; each episode's pages follow, a blank page befo
 that would otherwise open on a verso; folios are stamped on body pages from a sheet of digits
 (so an episode's pages never depend on where it lands, and stay cached when another episode
 changes length); then one subset per font face for the whole book, bookmarks, /PageLabels
-(roman front matter, arabic body) and the 目录's links.
+(roman front matter, arabic body) and the 目录's links. A press file's pages are dressed
+(press.Dressing): the slug and its marks on every page, blank pages to fill the last
+signature, and the output intent.
 """
 from __future__ import annotations
 
@@ -66,16 +68,18 @@ def body_layout(parts: list[RenderedPart]) -> list[int]:
 
 def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedPart, folios: Folios,
              chapters: list[ChapterMarks], front_marks: dict[str, str], fonts_folder: Path, out: Path,
-             document_id: str) -> None:
+             document_id: str, dress=None) -> None:
     front_count = front.pages + front.pages % 2
     starts = body_layout(episodes)
     body_count = (starts[-1] + episodes[-1].pages) if episodes else 0
+    pad = -(front_count + body_count) % dress.multiple if dress else 0
     writer = PdfWriter(out)
     pages_root = writer.reserve()
-    numbers = [writer.reserve() for _ in range(front_count + body_count)]  # every page's object
+    numbers = [writer.reserve() for _ in range(front_count + body_count + pad)]  # every page's object
     fonts = _FontPlan(writer, [front, blank, folios.sheet] + episodes, fonts_folder)
     begin, end = writer.new_stream(b"", b"q\n", compress=False), writer.new_stream(b"", b"\nQ\n", compress=False)
     digits = _digit_forms(writer, folios.sheet, fonts.hook)
+    dressed = (dress.media_box, writer.new_stream(b"", dress.marks), begin, end) if dress else None
 
     where = {}  # anchor -> (page object number, y) for links and bookmarks
     for part, start in zip(episodes, starts):
@@ -89,9 +93,11 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
         links = _toc_links(writer, front, where, height)
         for index, page in enumerate(source.pages):
             _write_page(writer, copier, page.obj, numbers[index], pages_root, annots=links.get(index, ()),
-                        struct_offset=offset)
+                        struct_offset=offset, dress=dressed)
         catalog = {key: serialize(source.Root[key], copier.ref, fonts.hook)
                    for key in ("/OutputIntents", "/Lang", "/MarkInfo", "/ViewerPreferences") if key in source.Root}
+        if dress:
+            catalog["/OutputIntents"] = dress.intents(writer)
         if "/Metadata" in source.Root:
             catalog["/Metadata"] = b"%d 0 R" % _metadata(writer, source.Root.Metadata.read_bytes(), document_id)
         info = writer.reserve()
@@ -100,10 +106,11 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
         structure.collect(source, copier, offset)
         copier.drain()
     blanks = _blank_pages(front_count, starts, episodes, front.pages % 2 == 1)
+    blanks += range(front_count + body_count, len(numbers))  # filling the last signature
     with pikepdf.open(blank.path) as source:
         copier = PartCopier(writer, source, dict_hook=fonts.hook)
         for index in blanks:
-            _write_page(writer, copier, source.pages[0].obj, numbers[index], pages_root)
+            _write_page(writer, copier, source.pages[0].obj, numbers[index], pages_root, dress=dressed)
         copier.drain()
     for part, start in zip(episodes, starts):
         with pikepdf.open(part.path) as source:
@@ -113,7 +120,7 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
                 index = first + i
                 stamp = folios.stamp(writer, str(start + i + 1), recto=(index + 1) % 2 == 1, digits=digits)
                 _write_page(writer, copier, page.obj, numbers[index], pages_root,
-                            contents=(begin, end, stamp[0]), xobjects=stamp[1], struct_offset=offset)
+                            contents=(begin, end, stamp[0]), xobjects=stamp[1], struct_offset=offset, dress=dressed)
             structure.collect(source, copier, offset)
             copier.drain()
     if structure.used:
@@ -210,11 +217,15 @@ class _Structure:
 
 
 def _write_page(writer, copier, page, number: int, parent: int, contents=None, xobjects=None, annots=(),
-                struct_offset: int = 0) -> None:
+                struct_offset: int = 0, dress=None) -> None:
     """A page dictionary under our page tree, optionally with content wrapped and stamped
-    (contents = (begin, end, stamp) stream numbers), extra XObjects and annotations."""
-    skip = {"/Parent", "/Contents", "/Annots", "/Resources", "/StructParents"}
+    (contents = (begin, end, stamp) stream numbers), extra XObjects and annotations; a press
+    page dressed (dress = (MediaBox, marks, begin, end) with stream numbers): the slug added,
+    marks drawn in it."""
+    skip = {"/Parent", "/Contents", "/Annots", "/Resources", "/StructParents"} | ({"/MediaBox"} if dress else set())
     entries = [Name(k).unparse() + b" " + copier.serialize(page[k]) for k in sorted(page.keys()) if k not in skip]
+    if dress:
+        entries.append(b"/MediaBox " + dress[0])
     if "/StructParents" in page:
         entries.append(b"/StructParents %d" % (int(page.StructParents) + struct_offset))
     original = page.get("/Contents")
@@ -223,6 +234,10 @@ def _write_page(writer, copier, page, number: int, parent: int, contents=None, x
     if contents:
         begin, end, stamp = contents
         streams = [b"%d 0 R" % begin] + streams + [b"%d 0 R" % end, b"%d 0 R" % stamp]
+    if dress:  # the marks in default user space, whatever the page's content left behind
+        if not contents:
+            streams = [b"%d 0 R" % dress[2]] + streams + [b"%d 0 R" % dress[3]]
+        streams.append(b"%d 0 R" % dress[1])
     entries.append(b"/Contents [" + b" ".join(streams) + b"]")
     resources = page.get("/Resources", pikepdf.Dictionary())
     if xobjects:
