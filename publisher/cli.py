@@ -59,7 +59,7 @@ def main(ctx, debug):
 @click.option("-f", "--format", "formats", multiple=True, type=click.Choice(FORMATS),
               help="What to make (repeatable; default: epub and pdf).")
 @click.option("-o", "--output", "outdir", type=click.Path(path_type=Path), help="Output folder (default output/<series>/).")
-@click.option("--strict", is_flag=True, help="Fail when an image cannot be had.")
+@click.option("--strict", is_flag=True, help="Fail on any warning (a missing image, an unreadable date, a duplicate number …), listing them.")
 @click.option("--offline", is_flag=True, help="Use cached images only; make no request.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Processes laying out PDF pages (default: one per core).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
@@ -189,6 +189,55 @@ def images_command(series, prefetch, prune):
     if prune:
         dropped, freed = prune_cache(cache, keep)
         click.echo(f"pruned {dropped} cache entr{'y' if dropped == 1 else 'ies'}, freed {freed / 2**20:.1f} MB")
+
+
+@main.group("cache")
+def cache_group():
+    """Where the cache is and what it holds; keep only what some series use; empty it.
+
+    \b
+    Example:
+      publisher cache info
+      publisher cache prune series/product-stories series/other
+      publisher cache clear
+    """
+
+
+@cache_group.command("info")
+def cache_info_command():
+    """The cache folder and its size by kind (images, derived, episodes, layouts, fonts)."""
+    from .cache import Cache, info
+    cache = Cache()
+    sizes = info(cache)
+    click.echo(f"cache: {cache.root}")
+    for size in sizes:
+        click.echo(f"  {size.kind:<9} {size.files:>7} file(s) {size.bytes / 2**20:>9.1f} MB")
+    click.echo(f"  {'total':<9} {sum(s.files for s in sizes):>7} file(s) {sum(s.bytes for s in sizes) / 2**20:>9.1f} MB")
+
+
+@cache_group.command("prune")
+@click.argument("series", nargs=-1, required=True, type=click.Path(path_type=Path))
+def cache_prune_command(series):
+    """Keep what the given series use (every kind) and drop the rest.
+
+    \b
+    Example:
+      publisher cache prune series/product-stories
+    """
+    from .cache import prune
+    from .images.cache import ImageCache
+    from .pipeline import cache_uses
+    cache = ImageCache()
+    removed, freed = prune(cache, cache_uses(list(series), cache))
+    click.echo(f"pruned {removed} file(s), freed {freed / 2**20:.1f} MB from {cache.root}")
+
+
+@cache_group.command("clear")
+def cache_clear_command():
+    """Empty the cache (the next build fetches and lays out everything again)."""
+    from .cache import Cache, clear
+    cache = Cache()
+    click.echo(f"cleared {cache.root}, freed {clear(cache) / 2**20:.1f} MB")
 
 
 @main.command("check")

@@ -63,14 +63,16 @@ class LimitError(PublisherError):
 
 @dataclass(frozen=True)
 class Problem:
-    """A recoverable problem, kept for the build report."""
+    """A recoverable problem, kept for the build report: the file it is in and, when known,
+    the 1-based line."""
 
     category: str
     message: str
     where: str = ""
+    line: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        return f"{Location(self.where, self.line)}: {self.message}" if self.where else self.message
 
     def as_dict(self) -> dict:
-        return {"category": self.category, "message": self.message, "where": self.where}
+        return {"category": self.category, "message": self.message, "where": self.where, "line": self.line}

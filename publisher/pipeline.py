@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from .manifest import Manifest, load_manifest, slugify
 from .normalize import Episode, normalize
 from .normalize.store import EpisodeStore
 from .report import ImageFailure, Report, Timings, write_report
-from .sources import order_sources, read_source
+from .sources import SourceEpisode, order_sources, read_source
 from .themes import Theme, load_theme
 
 DEFAULT_FORMATS = ("epub", "pdf")
@@ -44,6 +46,13 @@ class StrictFailure(PublisherError):
     category = "strict"
 
 
+def fail_on_warnings(warnings, where: Path) -> None:
+    """--strict: any warning fails the build, with every warning listed on the one line."""
+    if warnings:
+        listed = "; ".join(str(w) for w in warnings[:20]) + (f"; … and {len(warnings) - 20} more" if len(warnings) > 20 else "")
+        raise StrictFailure(f"--strict: {len(warnings)} warning(s): {listed}", where)
+
+
 def build_time(sources: list[Path]) -> dt.datetime:
     """SOURCE_DATE_EPOCH when set; else when the sources last changed (so building unchanged
     sources again gives the same bytes); UTC, whole seconds."""
@@ -60,8 +69,8 @@ def load_episodes(manifest: Manifest, timings: Timings, store: EpisodeStore | No
         sources = order_sources([read_source(path) for path in manifest.episodes], manifest.order)
     episodes = []
     with timings("normalize"):
-        for i, source in enumerate(sources, 1):
-            key, args = f"e{i:03d}", (manifest.images.unwrap, manifest.language)
+        for source, key in zip(sources, episode_keys(sources)):
+            args = (manifest.images.unwrap, manifest.language)
             digest = EpisodeStore.key(source, key, *args) if store else ""
             episode = store.load(digest) if store else None
             if episode is None:
@@ -72,21 +81,39 @@ def load_episodes(manifest: Manifest, timings: Timings, store: EpisodeStore | No
     return episodes
 
 
+def episode_keys(sources: list[SourceEpisode]) -> list[str]:
+    """Each episode's id in the book (a valid XML id prefix), made from what the post says and
+    never from where it stands: inserting, removing or reordering episodes leaves the others'
+    keys, and so their cached normalization and layout, alone. Identical posts are told apart
+    by a suffix in reading order."""
+    keys, seen = [], {}
+    for s in sources:
+        said = [s.title, s.body, s.headimg, str(s.date), s.author, list(s.categories), s.lang, s.number]
+        key = "e" + hashlib.sha256(json.dumps(said, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        seen[key] = seen.get(key, 0) + 1
+        keys.append(key if seen[key] == 1 else f"{key}x{seen[key]}")
+    return keys
+
+
 def survey(series: Path) -> tuple[Manifest, list[Episode], list[Problem]]:
-    """What a build would put in the book, and what looks wrong, without building it."""
+    """What a build would put in the book, and what looks wrong, without building it
+    (the same warnings a build reports, less the images')."""
     manifest = load_manifest(series)
     episodes = load_episodes(manifest, Timings())
-    warnings = [w for e in episodes for w in e.warnings]
-    seen: dict[int, Path] = {}
-    for e in episodes:
-        number = e.source.number
-        if number is not None and number in seen:
-            warnings.append(Problem("source", f"episode number {number} also used by {seen[number].name}", str(e.source.path)))
-        elif number is None and manifest.order == "number":
-            warnings.append(Problem("source", "no episode number ('#NNN' in the title); ordered by date", str(e.source.path)))
-        if number is not None:
-            seen.setdefault(number, e.source.path)
-    return manifest, episodes, warnings
+    return manifest, episodes, [w for e in episodes for w in e.warnings]
+
+
+def cache_uses(series: list[Path], cache: ImageCache) -> set[Path]:
+    """The cache entries builds of these series need: what their recorded builds used, and
+    (for a series never built with this cache) its normalized episodes and images."""
+    keep: set[Path] = set()
+    for folder in series:
+        manifest = load_manifest(folder)
+        episodes = load_episodes(manifest, Timings(), EpisodeStore(cache))
+        for url in dict.fromkeys(u for e in episodes for u in e.image_urls):
+            cache.lookup(url)
+        keep |= cache.remembered(manifest.path)
+    return keep | cache.used
 
 
 def build_handout(post: Path, output: Path, offline: bool = False, cache_root: Path | None = None) -> Report:
@@ -147,7 +174,7 @@ def prepare(series: Path, options: BuildOptions, timings: Timings,
     """series.toml and its episodes -> the Book every backend renders (and the build's warnings)."""
     manifest = load_manifest(series)
     cache = ImageCache(options.cache_root)
-    episodes = load_episodes(manifest, timings, EpisodeStore(cache.root))
+    episodes = load_episodes(manifest, timings, EpisodeStore(cache))
     urls = list(dict.fromkeys(u for e in episodes for u in e.image_urls))
     done = [0]
 
@@ -159,9 +186,8 @@ def prepare(series: Path, options: BuildOptions, timings: Timings,
     with timings("images"):
         localized = localize(urls, manifest.images, cache, offline=options.offline, progress=tick)
     failures = image_failures(episodes, localized)
-    if options.strict and failures:
-        listed = "; ".join(f"{f.url} ({f.reason})" for f in failures[:20])
-        raise StrictFailure(f"--strict: {len(failures)} image(s) failed: {listed}", manifest.path)
+    if options.strict:
+        fail_on_warnings(problems(episodes, failures), manifest.path)
     with timings("book"):
         sources = [manifest.path, *manifest.episodes] + ([manifest.cover] if manifest.cover else [])
         book = build_book(manifest, episodes, localized, build_time(sources))
@@ -188,6 +214,9 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
         warnings += noticed
     report = _report(manifest, outputs, prepared.localized, prepared.failures, warnings, timings)
     write_report(report, outdir)
+    cache.remember(manifest.path, options.formats)  # what `publisher cache prune` keeps for this series
+    if options.strict:  # the backends' warnings (e.g. low resolution) too; report.json lists them
+        fail_on_warnings(report.warnings, manifest.path)
     return report
 
 

@@ -6,6 +6,7 @@ matter, YAML errors. Front matter is loaded with yaml.safe_load only.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import re
@@ -50,13 +51,15 @@ def read_source(path: Path) -> SourceEpisode:
     title = meta.get("title")
     if title is None or not str(title).strip():
         title = path.stem
-        warnings.append(Problem("source", "no title in the front matter; using the file name", str(path)))
+        warnings.append(Problem("source", "no title in the front matter; using the file name", str(path),
+                                _key_line(text, "title")))
     title = re.sub(r"\s+", " ", str(title)).strip()
     date = parse_date(meta.get("date"))
     if date is None:
-        warnings.append(Problem("source", f"date {meta.get('date')!r} is missing or unreadable; episode kept", str(path)))
+        warnings.append(Problem("source", f"date {meta.get('date')!r} is missing or unreadable; episode kept", str(path),
+                                _key_line(text, "date")))
     if not re.sub(r"<[^>]*>|\s|&nbsp;", "", body):
-        warnings.append(Problem("source", "the episode has an empty body", str(path)))
+        warnings.append(Problem("source", "the episode has an empty body", str(path), body_line))
     categories = meta.get("categories") or ()
     if isinstance(categories, str):
         categories = [categories]
@@ -75,6 +78,12 @@ def read_source(path: Path) -> SourceEpisode:
 
 def _optional_text(value) -> str | None:
     return None if value is None else re.sub(r"\s+", " ", str(value)).strip()
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """The line of the front matter's `key:` (for warnings), or None when it has none."""
+    m = re.search(rf"^{key}\s*:", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
 
 
 def decode(raw: bytes, path: Path, warnings: list[Problem]) -> str:
@@ -143,11 +152,30 @@ def parse_date(value) -> dt.datetime | None:
 
 def order_sources(sources: list[SourceEpisode], order: str) -> list[SourceEpisode]:
     """number: by the digits after '#' in the title (then date, then listing order);
-    date: by date; listed: as the manifest lists them. Undated or unnumbered go last."""
+    date: by date; listed: as the manifest lists them. Undated or unnumbered go last.
+    An episode whose number another one already has (or, ordering by number, that has none)
+    carries a warning, so `list` and `build` report the same things."""
     listed = {id(s): i for i, s in enumerate(sources)}
     far = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
     if order == "number":
-        return sorted(sources, key=lambda s: (s.number is None, s.number or 0, s.date or far, listed[id(s)]))
-    if order == "date":
-        return sorted(sources, key=lambda s: (s.date or far, listed[id(s)]))
-    return list(sources)
+        ordered = sorted(sources, key=lambda s: (s.number is None, s.number or 0, s.date or far, listed[id(s)]))
+    elif order == "date":
+        ordered = sorted(sources, key=lambda s: (s.date or far, listed[id(s)]))
+    else:
+        ordered = list(sources)
+    return _numbering_warnings(ordered, order)
+
+
+def _numbering_warnings(sources: list[SourceEpisode], order: str) -> list[SourceEpisode]:
+    seen: dict[int, Path] = {}
+    marked = []
+    for s in sources:
+        problem = None
+        if s.number is not None and s.number in seen:
+            problem = Problem("source", f"episode number {s.number} also used by {seen[s.number].name}", str(s.path))
+        elif s.number is None and order == "number":
+            problem = Problem("source", "no episode number ('#NNN' in the title); ordered by date", str(s.path))
+        if s.number is not None:
+            seen.setdefault(s.number, s.path)
+        marked.append(dataclasses.replace(s, warnings=s.warnings + (problem,)) if problem else s)
+    return marked

@@ -48,7 +48,7 @@ def test_epub_structure_nav_and_images(sample_build):
         doc, _, frag = a.get("href").partition("#")
         text = z.read("EPUB/" + doc).decode()
         assert not frag or f'id="{frag}"' in text
-    chapter = z.read("EPUB/e001.xhtml").decode()
+    chapter = z.read("EPUB/" + episodes[0].find("x:a", NS).get("href").partition("#")[0]).decode()
     imgs = re.findall(r'<img src="([^"]+)"', chapter)
     assert len(imgs) == 2 and all(("EPUB/" + src) in z.namelist() for src in imgs)
     assert "support-author" not in chapter and "<svg" not in chapter and "cors.zfour" not in chapter
@@ -138,7 +138,7 @@ def test_editing_one_episode_lays_out_only_that_one_and_keeps_the_book_right(tmp
     first.write_text(first.read_text(encoding="utf-8").replace(
         "<h2 id=\"toc-3\">", "<p>" + "新增的段落文字，让这一篇多出几页。" * 400 + "</p><h2 id=\"toc-3\">"), encoding="utf-8")
     build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "b", offline=True, jobs=1))
-    assert [name for name in rendered if name.startswith("e")] == ["e001"]  # (the front is laid out in a child)
+    assert len([name for name in rendered if name.startswith("e")]) == 1  # (the front is laid out in a child)
     path = tmp_path / "b" / "s.pdf"
     with pikepdf.open(path) as pdf:
         labels = [str(page.label) for page in pdf.pages]

@@ -57,8 +57,9 @@ def test_hostile_episode_builds_clean_and_leaks_nothing(tmp_path, canary):
     epub, pdf, press = report.outputs
     z = zipfile.ZipFile(epub)
     assert not any(b"CANARY-SECRET" in z.read(n) for n in z.namelist())
-    text = z.read("EPUB/e001.xhtml").decode().split("<body>")[1]
-    assert '<h1 id="e001">{{ 7*7 }} 恶意内容</h1>' in text and "{% include" in text and "{{ config }}" in text
+    chapter = next(n for n in z.namelist() if re.fullmatch(r"EPUB/e[0-9a-f]{10}\.xhtml", n))
+    text = z.read(chapter).decode().split("<body>")[1]
+    assert re.search(r'<h1 id="e[0-9a-f]{10}">\{\{ 7\*7 \}\} 恶意内容</h1>', text) and "{% include" in text and "{{ config }}" in text
     assert not re.search(r"<(script|iframe|object|embed|form|input|meta|base|link rel=\"attachment)\b", text)
     assert "https://example.com/ok" in text and "javascript:" not in text
     local_reasons = [f.reason for f in report.failed if f.url == "local.png"]

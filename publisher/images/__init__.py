@@ -161,11 +161,11 @@ def prune(cache: ImageCache, keep: set[str]) -> tuple[int, int]:
             dropped += 1
         else:
             referenced.add(entry.sha256)
-    for obj in list((cache.root / "objects").glob("*/*")):
+    for obj in list(cache.folder("objects").glob("*/*")):
         if obj.name not in referenced:
             freed += obj.stat().st_size
             obj.unlink(missing_ok=True)
-    for derived in list((cache.root / "derived").glob("*/*")):
+    for derived in list(cache.folder("derived").glob("*/*")):
         if not any(sha in derived.name for sha in referenced):
             freed += derived.stat().st_size
             derived.unlink(missing_ok=True)

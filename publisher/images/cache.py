@@ -1,6 +1,5 @@
-"""The content-addressed disk cache shared by every series and format.
-
-Layout under the cache root (PUBLISHER_CACHE, else the user's cache folder):
+"""The content-addressed image cache shared by every series and format (the folders are
+publisher/cache.py's):
     objects/ab/abcd…           image bytes, named by their sha256
     urls/12/1234….json         what a URL gave: url, final_url, type, size, sha256, width,
                                height, fetched_at
@@ -13,39 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-
-def default_root() -> Path:
-    if env := os.environ.get("PUBLISHER_CACHE"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "publisher"
-
-
-@contextmanager
-def atomic_path(path: Path):
-    """A temporary path in `path`'s folder to write to; renamed onto `path` when the block
-    succeeds, removed when it fails."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder, then rename."""
-    with atomic_path(path) as temporary:
-        temporary.write_bytes(data)
+from ..cache import Cache, default_root  # noqa: F401 - default_root: for code written before cache.py
+from ..files import atomic_path, atomic_write  # noqa: F401 - moved to files.py; kept here for older imports
 
 
 @dataclass(frozen=True)
@@ -60,18 +31,15 @@ class CacheEntry:
     fetched_at: str
 
 
-class ImageCache:
+class ImageCache(Cache):
     """Objects by content hash, and the URL index that points at them."""
 
-    def __init__(self, root: Path | None = None):
-        self.root = Path(root) if root else default_root()
-
     def object_path(self, sha: str) -> Path:
-        return self.root / "objects" / sha[:2] / sha
+        return self.use(self.folder("objects") / sha[:2] / sha)
 
     def _index_path(self, url: str) -> Path:
         key = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
-        return self.root / "urls" / key[:2] / f"{key}.json"
+        return self.use(self.folder("urls") / key[:2] / f"{key}.json")
 
     def put(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
@@ -102,11 +70,11 @@ class ImageCache:
             return False
 
     def derived(self, key: str) -> Path:
-        return self.root / "derived" / key[:2] / key
+        return self.use(self.folder("derived") / key[:2] / key)
 
     def url_entries(self):
         """Every URL index entry (for pruning)."""
-        for path in sorted((self.root / "urls").glob("*/*.json")):
+        for path in sorted(self.folder("urls").glob("*/*.json")):
             try:
                 yield path, CacheEntry(**json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError):

@@ -12,8 +12,9 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from ..cache import Cache
 from ..errors import Problem
-from ..images.cache import atomic_write
+from ..files import atomic_write
 from ..sources import SourceEpisode
 from . import Episode, TocEntry
 
@@ -32,8 +33,12 @@ CODE_VERSION = _code_version()
 
 
 class EpisodeStore:
-    def __init__(self, root: Path):
-        self.root = Path(root) / "episodes"
+    def __init__(self, cache: Cache):
+        self.cache = cache
+        self.root = cache.folder("episodes")
+
+    def path(self, digest: str) -> Path:
+        return self.cache.use(self.root / digest[:2] / f"{digest}.json")
 
     @staticmethod
     def key(source: SourceEpisode, key: str, unwrap: tuple[str, ...], language: str) -> str:
@@ -43,7 +48,7 @@ class EpisodeStore:
 
     def load(self, digest: str) -> Episode | None:
         try:
-            data = json.loads((self.root / digest[:2] / f"{digest}.json").read_text(encoding="utf-8"))
+            data = json.loads(self.path(digest).read_text(encoding="utf-8"))
             return _episode(data)
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -52,7 +57,7 @@ class EpisodeStore:
         data = asdict(episode)
         data["source"]["path"] = str(episode.source.path)
         data["source"]["date"] = episode.source.date.isoformat() if episode.source.date else None
-        atomic_write(self.root / digest[:2] / f"{digest}.json", json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        atomic_write(self.path(digest), json.dumps(data, ensure_ascii=False).encode("utf-8"))
 
 
 def _toc(data: dict) -> TocEntry:

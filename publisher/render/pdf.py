@@ -129,7 +129,7 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', styles, setup.roots,
                         defer_fonts=True))
     jobs.append(_digits_job(setup, theme))
-    store = PartCache(cache.root)
+    store = PartCache(cache)
     *episodes, blank, digits = render_all(jobs, store, workers or default_workers(), progress)
     front = _front(book, theme, setup, episodes, store)
     folios = _folios(digits, setup.g)

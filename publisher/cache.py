@@ -1,0 +1,137 @@
+"""The cache folder: where each kind of entry lives, which entries a build used, and how big
+each kind is; `prune` keeps what given series use and drops the rest, `clear` empties it.
+
+Layout under the root (PUBLISHER_CACHE, else $XDG_CACHE_HOME/publisher):
+
+    kind       folders                what
+    images     objects/ab/<sha256>    image bytes, named by their sha256
+               urls/12/<sha>.json     what a URL gave (images/cache.py)
+    derived    derived/ab/<key>       images prepared per format, generated covers
+    episodes   episodes/ab/<sha>.json normalized episodes (normalize/store.py)
+    layouts    pdf/ab/<key>.pdf|.json laid-out PDF parts (render/parts.py)
+    fonts      fonts/<key>            the font files laid-out parts use
+    uses       uses/<sha>.json        per series and format: the entries its last build used
+
+Every store takes a `Cache` and asks it for its folder; each entry a build reads or writes is
+noted (`use`), and the pipeline records them per series and format (`remember`), so pruning
+knows what a series needs without building it again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .files import atomic_write
+
+KINDS = {"images": ("objects", "urls"), "derived": ("derived",), "episodes": ("episodes",),
+         "layouts": ("pdf",), "fonts": ("fonts",)}
+USES = "uses"
+
+
+def default_root() -> Path:
+    if env := os.environ.get("PUBLISHER_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "publisher"
+
+
+class Cache:
+    """The cache root, the folder of each kind, and the entries this process used."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else default_root()
+        self.used: set[Path] = set()
+
+    def folder(self, name: str) -> Path:
+        """One of the folders KINDS names (e.g. "pdf"), under the root."""
+        assert any(name in folders for folders in KINDS.values()), name
+        return self.root / name
+
+    def use(self, path: Path) -> Path:
+        """Note that this build needs `path` (set.add is atomic: threads may call it)."""
+        self.used.add(path)
+        return path
+
+    def _uses_path(self, series: Path) -> Path:
+        key = hashlib.sha256(str(Path(series).resolve()).encode("utf-8", "surrogatepass")).hexdigest()
+        return self.root / USES / f"{key}.json"
+
+    def remember(self, series: Path, formats: tuple[str, ...]) -> None:
+        """Record the entries used so far as what `series` needs for each of `formats`
+        (a format built again replaces its record; the others keep theirs)."""
+        path = self._uses_path(series)
+        record = _read_json(path) or {}
+        used = sorted(p.relative_to(self.root).as_posix() for p in self.used if p.is_relative_to(self.root))
+        record.update({fmt: used for fmt in formats})
+        atomic_write(path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+
+    def remembered(self, series: Path) -> set[Path]:
+        """Every entry the recorded builds of `series` used, in any format."""
+        record = _read_json(self._uses_path(series)) or {}
+        return {self.root / p for paths in record.values() for p in paths} | {self._uses_path(series)}
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class KindSize:
+    kind: str
+    files: int
+    bytes: int
+
+
+def _files(root: Path, kind: str):
+    for name in KINDS.get(kind, (kind,)):
+        folder = root / name
+        if folder.is_dir():
+            yield from (p for p in folder.rglob("*") if p.is_file())
+
+
+def info(cache: Cache) -> list[KindSize]:
+    """Files and bytes per kind (images, derived, episodes, layouts, fonts)."""
+    sizes = []
+    for kind in KINDS:
+        files = list(_files(cache.root, kind))
+        sizes.append(KindSize(kind, len(files), sum(f.stat().st_size for f in files)))
+    return sizes
+
+
+def prune(cache: Cache, keep: set[Path]) -> tuple[int, int]:
+    """Remove every entry of every kind not in `keep` (and the font files no kept layout
+    uses; the use records of other series). Returns (files removed, bytes freed)."""
+    layouts = [p for p in keep if p.suffix == ".json" and p.parent.parent == cache.folder("pdf")]
+    keep = keep | _fonts_of(layouts, cache.folder("fonts"))
+    removed, freed = 0, 0
+    for kind in (*KINDS, USES):
+        for path in list(_files(cache.root, kind)):
+            if path not in keep:
+                freed += path.stat().st_size
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed, freed
+
+
+def _fonts_of(layouts: list[Path], folder: Path) -> set[Path]:
+    """The font files named in laid-out parts' page facts (render/parts.py)."""
+    fonts = set()
+    for meta_path in layouts:
+        meta = _read_json(meta_path) or {}
+        fonts |= {folder / entry[0] for entry in meta.get("fonts", {}).values()}
+    return fonts
+
+
+def clear(cache: Cache) -> int:
+    """Remove every kind's folder (never the root itself: it may hold other things). Returns bytes freed."""
+    freed = sum(size.bytes for size in info(cache)) + sum(f.stat().st_size for f in _files(cache.root, USES))
+    for name in [f for folders in KINDS.values() for f in folders] + [USES]:
+        shutil.rmtree(cache.root / name, ignore_errors=True)
+    return freed
