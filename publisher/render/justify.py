@@ -33,13 +33,18 @@ import re
 import unicodedata
 
 PINNED = "70.0"
-MAX_WORD_SPACE_EM = 0.5  # a word space in a mixed line never grows past this (glyph gap)
+MAX_WORD_SPACE_EM = 0.45  # a word space in a mixed line never grows past this (glyph to glyph)
+MAX_GAP_EM = 0.2  # nor a gap between characters: past it a line is left short (a long word follows)
 _INSTALLED: list = []
 
 # What may be spaced: Han, kana, hangul, CJK symbols and punctuation, full-width forms, and
 # the quotation marks Chinese text sets from the CJK font (clreq §3.1.4).
 _CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
-                  r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026\u00b7]")
+                  r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026\u00b7\u200b]")
+# Full-width marks: a gap between two of them (a compressed pair) or after such a pair is not
+# widened, so a pair set in 1.5 em stays so (clreq §3.1.6).
+PUNCT = set("，。、；：？！“”‘’「」『』（）《》〈〉【】〔〕…—·")
+ZERO_WIDTH = "\u200b\u2060"
 _HAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -64,12 +69,31 @@ def autospace_gaps(text: str, em: float) -> dict[int, float]:
             if (is_han(text[i]) and is_latin(text[i + 1])) or (is_latin(text[i]) and is_han(text[i + 1]))}
 
 
-def expandable_gaps(text: str) -> list[int]:
+def expandable_gaps(text: str, before: str = "") -> list[int]:
     """Gaps that inter-character justification may widen: next to a CJK character on either
-    side, never inside a Latin word nor at a space (spaces stretch as word spaces)."""
-    return [i for i in range(len(text) - 1)
-            if text[i] not in " \u00a0" and text[i + 1] not in " \u00a0"
-            and (is_cjk(text[i]) or is_cjk(text[i + 1]))]
+    side, never inside a Latin word, at a space (spaces stretch as word spaces), before a
+    zero-width break, or inside or after a pair of marks (`before`: the character that
+    precedes `text` on the line)."""
+    out = []
+    for i in range(len(text) - 1):
+        left, right = text[i], text[i + 1]
+        if left in " \u00a0" or right in " \u00a0" or right in ZERO_WIDTH or not (is_cjk(left) or is_cjk(right)):
+            continue
+        previous = text[i - 1] if i else before
+        if left in PUNCT and (right in PUNCT or previous in PUNCT):
+            continue
+        out.append(i)
+    return out
+
+
+def joint_expandable(left_text: str, right_text: str) -> bool:
+    """May the gap between two text boxes on a line widen (see `expandable_gaps`)?"""
+    if not left_text or not right_text:
+        return False
+    a, b = left_text[-1], right_text[0]
+    if a in " \u00a0" or b in " \u00a0" or b in ZERO_WIDTH or not (is_cjk(a) or is_cjk(b)):
+        return False
+    return not (a in PUNCT and (b in PUNCT or (left_text[-2:-1] or " ") in PUNCT))
 
 
 def character_spacing(text: str, gaps: dict[int, float]) -> dict[int, float]:
@@ -219,11 +243,9 @@ def justify_line(context, line, extra_width):
         if (spaces := count_expandable_spaces(line)):
             add_word_spacing(context, line, extra_width / spaces, 0)
         return
-    gaps = [expandable_gaps(box.text) for box in texts]
+    gaps = [expandable_gaps(box.text, texts[k - 1].text[-1:] if k else "") for k, box in enumerate(texts)]
     # a gap between two boxes (e.g. text, then a link) widens after the first box
-    joints = [k for k in range(len(texts) - 1)
-              if texts[k].text and texts[k + 1].text and (is_cjk(texts[k].text[-1]) or is_cjk(texts[k + 1].text[0]))
-              and texts[k].text[-1] != " " and texts[k + 1].text[0] != " "]
+    joints = [k for k in range(len(texts) - 1) if joint_expandable(texts[k].text, texts[k + 1].text)]
     cjk = sum(len(g) for g in gaps) + len(joints)
     spaces = count_expandable_spaces(line)
     if not cjk:
@@ -232,7 +254,7 @@ def justify_line(context, line, extra_width):
         return
     em = line.style["font_size"]
     per_space = min(extra_width / (cjk + spaces), max(0.0, MAX_WORD_SPACE_EM * em - _space_width(em)))
-    per_gap = (extra_width - per_space * spaces) / cjk
+    per_gap = min((extra_width - per_space * spaces) / cjk, MAX_GAP_EM * em)
     plan = {id(box): ({i: per_gap for i in g}, per_gap if k in joints else 0.0)
             for k, (box, g) in enumerate(zip(texts, gaps))}
     _spread(context, line, plan, per_space, 0.0, boxes)

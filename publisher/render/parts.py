@@ -22,11 +22,14 @@ from pathlib import Path
 
 from ..cache import Cache
 from ..files import atomic_write
+from . import makeup
 
 PARTS_VERSION = 4
 WEASYPRINT_VERSION = importlib.metadata.version("weasyprint")  # without importing it (0.5 s)
-# The justification extension changes layout: its code is part of every part's key.
-JUSTIFY_CODE = hashlib.sha256((Path(__file__).parent / "justify.py").read_bytes()).hexdigest()[:16]
+# The justification extension and page makeup change layout: their code is part of every key.
+JUSTIFY_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
+                                       for name in ("justify.py", "makeup.py"))).hexdigest()[:16]
+MAKEUP_PASSES = 2
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,12 @@ class PartJob:
     roots: tuple[str, ...]  # folders the renderer may read
     options: tuple[tuple[str, object], ...] = ()  # write_pdf options
     defer_fonts: bool = False
+    makeup: bool = False  # body text: mend pages a figure left a third empty (makeup.py)
 
     @property
     def key(self) -> str:
         payload = json.dumps([PARTS_VERSION, WEASYPRINT_VERSION, JUSTIFY_CODE, self.markup, self.stylesheets, self.roots,
-                              [[k, str(v)] for k, v in self.options], self.defer_fonts], ensure_ascii=False)
+                              [[k, str(v)] for k, v in self.options], self.defer_fonts, self.makeup], ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -119,9 +123,20 @@ def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> Re
     fonts = _font_config()
     styles = [CSS(string=css, url_fetcher=fetcher, color_profiles=profiles, font_config=fonts)
               for css in job.stylesheets]
-    # base_url is a folder with nothing in it: relative references left in a post resolve to nothing
-    doc = HTML(string=job.markup, base_url="file:///nonexistent/", url_fetcher=fetcher).render(
-        stylesheets=styles, color_profiles=profiles, font_config=fonts)
+
+    def lay_out(markup: str):
+        # base_url is a folder with nothing in it: relative references left in a post resolve to nothing
+        return HTML(string=markup, base_url="file:///nonexistent/", url_fetcher=fetcher).render(
+            stylesheets=styles, color_profiles=profiles, font_config=fonts)
+    doc = lay_out(job.markup)
+    if job.makeup:  # figures that left a page a third empty: shrunk a little or moved (makeup.py)
+        markup = job.markup
+        for _ in range(MAKEUP_PASSES):
+            changes = makeup.plan(doc)
+            if not changes:
+                break
+            markup = makeup.apply(markup, changes)
+            doc = lay_out(markup)
     anchors = {name: (i, x, y) for i, page in enumerate(doc.pages) for name, (x, y, *_) in page.anchors.items()}
     links = tuple((i, target, tuple(rect)) for i, page in enumerate(doc.pages)
                   for kind, target, rect, _ in page.links if kind == "internal")

@@ -32,6 +32,8 @@ def typeset(body: str) -> str:
     """The chapter body (an XHTML fragment) with the page's markup added."""
     root = etree.fromstring(f'<div xmlns="{XHTML}">{body}</div>'.encode("utf-8"))
     _link_notes(root)
+    for number, figure in enumerate(root.iter(f"{{{XHTML}}}figure")):
+        figure.set("data-fig", str(number))  # for page makeup (makeup.py)
     _walk(root)
     text = etree.tostring(root, encoding="unicode")
     return text[text.index(">") + 1:text.rindex("</div>")]
