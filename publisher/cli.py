@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .editions import UnknownEdition
 from .errors import PublisherError
 from .pipeline import DEFAULT_FORMATS, FORMATS, BuildOptions, build
 from .progress import ProgressDisplay
@@ -62,19 +63,25 @@ def main(ctx, debug):
 @click.option("--strict", is_flag=True, help="Fail on any warning (a missing image, an unreadable date, a duplicate number …), listing them.")
 @click.option("--offline", is_flag=True, help="Use cached images only; make no request.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Processes laying out PDF pages (default: one per core).")
+@click.option("--edition", metavar="NAME", default="",
+              help="A Traditional Chinese edition: zh-TW, zh-HK, zh-Hant or one of series.toml's [editions.NAME].")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("-v", "--verbose", is_flag=True, help="List every warning.")
-def build_command(series, formats, outdir, strict, offline, jobs, quiet, verbose):
+def build_command(series, formats, outdir, strict, offline, jobs, edition, quiet, verbose):
     """Build a series (a folder holding series.toml, or the file itself).
 
     \b
     Example:
       publisher build series/product-stories -f epub -f pdf -f handouts -o out/
+      publisher build series/product-stories --edition zh-TW
     """
-    with ProgressDisplay(quiet) as display:
-        report = build(series, BuildOptions(formats=tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS,
-                                            outdir=outdir, strict=strict, offline=offline, jobs=jobs),
-                       progress=display.update)
+    options = BuildOptions(formats=tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS, outdir=outdir, strict=strict,
+                           offline=offline, jobs=jobs, edition=edition)
+    try:
+        with ProgressDisplay(quiet) as display:
+            report = build(series, options, progress=display.update)
+    except UnknownEdition as exc:
+        raise click.BadParameter(str(exc), param_hint="--edition") from None
     if not quiet:
         _summary(report, verbose)
 

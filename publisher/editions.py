@@ -35,6 +35,7 @@ TEXT_ATTRIBUTES = ("alt", "title", "aria-label")
 URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'，。；、）」]+|www\.[^\s<>\"'，。；、）」]+")
 CJK_QUOTES = {"“": "「", "”": "」", "‘": "『", "’": "』"}
 KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]")
+TRADITIONAL_TAGS = re.compile(r"zh-(Hant|TW|HK|MO)\b", re.I)
 SIMPLIFIED_TAGS = ("zh", "zh-CN", "zh-SG", "zh-Hans", "zh-Hans-CN", "zh-Hans-SG", "zh-MY")
 
 
@@ -147,7 +148,8 @@ def convert_episode(episode: Episode, edition: Edition, series_language: str = "
     """An episode in the edition's script. One already in Traditional Chinese or Japanese
     keeps its text; its language tag says what it is when it only had the series' default."""
     default = episode.lang in SIMPLIFIED_TAGS or episode.lang == series_language
-    written = script(episode.title + episode.body)
+    written = "Hant" if TRADITIONAL_TAGS.match(episode.lang) else "ja" if episode.lang.startswith("ja") else \
+        script(episode.title + episode.body)  # normalize's language detection may have told already
     if written != "Hans":
         lang = ("ja" if written == "ja" else "zh-Hant") if default else episode.lang
         return dataclasses.replace(episode, lang=lang)

@@ -52,6 +52,22 @@ class EpubSettings:
     jpeg_quality: int = 82
 
 
+EDITION_KEYS = {"opencc": (str, "an OpenCC configuration: s2twp, s2hk, s2tw or s2t"), "title": (str, "a string"),
+                "keep": (list, "a list of terms to leave unconverted"), "identifier": (str, "a string")}
+OPENCC_CONFIGS = ("s2t", "s2tw", "s2twp", "s2hk")
+
+
+@dataclass(frozen=True)
+class EditionSettings:
+    """[editions.NAME]: what series.toml says of one edition (editions.py makes it)."""
+
+    name: str  # zh-TW, zh-HK, zh-Hant or the user's own; the language tag and the files' suffix
+    opencc: str = ""  # "": the built-in edition's configuration
+    title: str = ""  # "": the series title converted
+    keep: tuple[str, ...] = ()  # names and products OpenCC must leave as they are
+    identifier: str = ""  # "": derived from the series' identifier and the edition's name
+
+
 @dataclass(frozen=True)
 class Manifest:
     path: Path
@@ -69,7 +85,14 @@ class Manifest:
     images: ImageSettings = field(default_factory=ImageSettings)
     pdf: PdfSettings = field(default_factory=PdfSettings)
     epub: EpubSettings = field(default_factory=EpubSettings)
+    editions: tuple[EditionSettings, ...] = ()
+    edition: str = ""  # the edition this manifest describes (editions.convert_manifest); "": the series as written
     titles: TitleSettings = field(default_factory=TitleSettings)
+
+    @property
+    def edition_suffix(self) -> str:
+        """What output names carry after the slug: "-zh-TW" for that edition, "" otherwise."""
+        return f"-{self.edition}" if self.edition else ""
 
     @property
     def root(self) -> Path:
@@ -91,6 +114,7 @@ TOP_KEYS = {
     "language": (str, "a string"), "publisher": (str, "a string"), "description": (str, "a string"),
     "identifier": (str, "a string"), "cover": (str, "a path"), "theme": (str, "a string"),
     "episodes": (list, "a list of paths or globs"), "order": (str, "number, date or listed"),
+    "editions": (dict, "tables [editions.NAME]"),
 }
 TABLES = {
     "images": {"unwrap": (list, "a list of URL prefixes"), "timeout": ((int, float), "seconds"),
@@ -158,6 +182,7 @@ def load_manifest(path: Path) -> Manifest:
     images = _image_settings(root, data.get("images", {}), report)
     pdf = _pdf_settings(data.get("pdf", {}), report)
     epub = _epub_settings(data.get("epub", {}), report)
+    editions = _edition_settings(data.get("editions", {}), report)
     titles = _title_settings(data.get("titles", {}), report)
     if problems:
         raise ManifestError(problems)
@@ -299,3 +324,30 @@ def _epub_settings(table: dict, report) -> EpubSettings:
     return EpubSettings(toc_depth=depth if depth in (1, 2, 3) else 2,
                         max_image=max_image if isinstance(max_image, int) else 1600,
                         jpeg_quality=quality if isinstance(quality, int) and 1 <= quality <= 95 else 82)
+
+def _edition_settings(tables: dict, report) -> tuple[EditionSettings, ...]:
+    """[editions.NAME] tables, each checked like the others (keys, types, OpenCC names)."""
+    if not isinstance(tables, dict):
+        return ()
+    editions = []
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            report(("editions", name), f"editions.{name} must be a table [editions.{name}]")
+            continue
+        _check_keys(table, EDITION_KEYS, ("editions", name), report)
+        config = table.get("opencc", "")
+        if isinstance(config, str) and config and config.removesuffix(".json") not in OPENCC_CONFIGS:
+            guess = difflib.get_close_matches(config, OPENCC_CONFIGS, n=1)
+            report(("editions", name, "opencc"), f"editions.{name}.opencc must be one of {', '.join(OPENCC_CONFIGS)}, "
+                                                 f"not {config!r}" + (f"; did you mean {guess[0]!r}?" if guess else ""))
+            config = ""
+        keep = table.get("keep", [])
+        if isinstance(keep, list) and not all(isinstance(t, str) and t.strip() for t in keep):
+            report(("editions", name, "keep"), f"editions.{name}.keep must list non-empty strings, not {keep!r}")
+        if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", name):
+            report(("editions", name), f"edition name {name!r} must be a language tag like zh-TW (it names the files)")
+        text = {k: table[k] if isinstance(table.get(k), str) else "" for k in ("title", "identifier")}
+        editions.append(EditionSettings(name, config.removesuffix(".json") if isinstance(config, str) else "",
+                                        text["title"].strip(), tuple(t for t in keep if isinstance(t, str) and t.strip())
+                                        if isinstance(keep, list) else (), text["identifier"].strip()))
+    return tuple(editions)

@@ -3,6 +3,7 @@
     load_manifest   series.toml -> Manifest
     read_source     each episode file -> SourceEpisode
     normalize       SourceEpisode -> Episode (clean XHTML, sections)
+    (edition)       Episode -> Episode, Manifest -> Manifest in Traditional Chinese (--edition)
     localize        every image URL -> cached image, or the reason it failed
     build_book      Manifest + Episodes + images -> Book
     BACKENDS        Book -> EPUB, PDF (screen, press), handouts
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .book import Book, build_book
+from .editions import convert_episode, convert_manifest, edition_theme, find_edition
 from .errors import Problem, PublisherError
 from .images import Localized, localize
 from .images.cache import ImageCache
@@ -40,6 +42,7 @@ class BuildOptions:
     offline: bool = False
     cache_root: Path | None = None
     jobs: int | None = None  # processes laying out PDF pages; default: the cores this process may use
+    edition: str = ""  # a Traditional Chinese edition (zh-TW, zh-HK, zh-Hant; editions.py); "": as written
 
 
 class StrictFailure(PublisherError):
@@ -175,6 +178,11 @@ def prepare(series: Path, options: BuildOptions, timings: Timings,
     manifest = load_manifest(series)
     cache = ImageCache(options.cache_root)
     episodes = load_episodes(manifest, timings, EpisodeStore(cache))
+    edition = find_edition(manifest, options.edition) if options.edition else None
+    if edition:
+        with timings("edition"):
+            episodes = [convert_episode(e, edition, manifest.language) for e in episodes]
+            manifest = convert_manifest(manifest, edition)
     urls = list(dict.fromkeys(u for e in episodes for u in e.image_urls))
     done = [0]
 
@@ -192,6 +200,7 @@ def prepare(series: Path, options: BuildOptions, timings: Timings,
         sources = [manifest.path, *manifest.episodes] + ([manifest.cover] if manifest.cover else [])
         book = build_book(manifest, episodes, localized, build_time(sources))
         theme = load_theme(manifest.theme, manifest.root)
+        theme = edition_theme(theme, edition) if edition else theme
     return Prepared(manifest, book, theme, cache, localized, failures, tuple(problems(episodes, failures)))
 
 
@@ -223,20 +232,20 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
 # Backends import their engines when used: WeasyPrint alone takes 0.4 s to import.
 def _epub(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.epub import write_epub
-    path = outdir / f"{book.manifest.slug}.epub"
+    path = outdir / f"{book.manifest.slug}{book.manifest.edition_suffix}.epub"
     write_epub(book, path, theme, cache)
     return [path], []
 
 
 def _pdf(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.pdf import write_book_pdf
-    path = outdir / f"{book.manifest.slug}.pdf"
+    path = outdir / f"{book.manifest.slug}{book.manifest.edition_suffix}.pdf"
     return [path], write_book_pdf(book, path, theme, cache, press=False, workers=options.jobs, progress=progress)
 
 
 def _print(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.pdf import write_book_pdf
-    path = outdir / f"{book.manifest.slug}-print.pdf"
+    path = outdir / f"{book.manifest.slug}{book.manifest.edition_suffix}-print.pdf"
     return [path], write_book_pdf(book, path, theme, cache, press=True, workers=options.jobs, progress=progress)
 
 
@@ -244,7 +253,7 @@ def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options
     from .render.pdf import write_handout
     paths = []
     for i, chapter in enumerate(book.chapters, 1):
-        path = outdir / "handouts" / f"{i:03d}-{slugify(chapter.title)[:40]}.pdf"
+        path = outdir / f"handouts{book.manifest.edition_suffix}" / f"{i:03d}-{slugify(chapter.title)[:40]}.pdf"
         path.parent.mkdir(parents=True, exist_ok=True)
         write_handout(chapter, book, path, theme, cache)
         paths.append(path)

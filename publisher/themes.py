@@ -35,6 +35,11 @@ class Theme:
                 return folder / kind / name
         raise PublisherError(f"theme '{self.name}' has no {kind}/{name}")
 
+    def text(self, words: str) -> str:
+        """Words the backends write themselves (目录, 版权信息 in bookmarks and the nav), as
+        this theme shows them; an edition's theme (editions.py) converts them."""
+        return words
+
     def render(self, template: str, **context) -> str:
         return self.env.get_template(template).render(**context)
 

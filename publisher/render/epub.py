@@ -72,17 +72,17 @@ def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
             docs.append(doc)
     eb.toc = [_toc_item(c, book.manifest.epub.toc_depth, files) for c in book.chapters]
     eb.add_item(epub.EpubNcx())
-    nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title="目录")
+    nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=theme.text("目录"))
     eb.add_item(nav)
     eb.spine = ["cover", title, nav] + docs
-    eb.guide = [{"type": "cover", "href": "cover.xhtml", "title": "封面"},
-                {"type": "title-page", "href": "title.xhtml", "title": "扉页"},
-                {"type": "toc", "href": "nav.xhtml", "title": "目录"}]
+    eb.guide = [{"type": "cover", "href": "cover.xhtml", "title": theme.text("封面")},
+                {"type": "title-page", "href": "title.xhtml", "title": theme.text("扉页")},
+                {"type": "toc", "href": "nav.xhtml", "title": theme.text("目录")}]
     if docs:
-        eb.guide.append({"type": "text", "href": docs[0].file_name, "title": "正文"})
+        eb.guide.append({"type": "text", "href": docs[0].file_name, "title": theme.text("正文")})
     buffer = io.BytesIO()
     epub.write_epub(buffer, eb, {"epub3_pages": False, "mtime": book.modified.astimezone(dt.timezone.utc),
-                                 "raise_exceptions": True, "landmark_title": "导览"})
+                                 "raise_exceptions": True, "landmark_title": theme.text("导览")})
     atomic_write(path, _reproducible_zip(buffer.getvalue(), binaries, book.modified))
 
 

@@ -136,7 +136,8 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     marks = [ChapterMarks(c.title, c.key, c.toc) for c in book.chapters]
     with atomic_path(path) as temporary:
         document_id = str(uuid.uuid5(uuid.NAMESPACE_URL, book.identifier))
-        assemble(front, episodes, blank, folios, marks, FRONT_MARKS, store.fonts, temporary, document_id)
+        front_marks = {anchor: theme.text(label) for anchor, label in FRONT_MARKS.items()}
+        assemble(front, episodes, blank, folios, marks, front_marks, store.fonts, temporary, document_id)
     return low_resolution(book, setup.g) if press else []
 
 
