@@ -129,11 +129,24 @@ def _drop_chrome(body) -> None:
         if el.tag in VOID and el.tag != "col":
             el.attrib.clear()
             unwrap(el)
-        elif (el.tag in DROP or "support-author" in cls or "copy-code-btn" in cls
+        elif "support-author" in cls:
+            _drop_tip_jar(el)
+        elif (el.tag in DROP or "copy-code-btn" in cls
                 or HIDDEN.search(el.get("style") or "") or el.get("hidden") is not None
                 or el.get("aria-hidden") == "true" and el.tag != "img"):
             _drop(el)
 
+
+
+def _drop_tip_jar(el) -> None:
+    """The tip jar woshipm's theme appends to a post (`div.support-author`: a `div.support-title`
+    line and a pay button) goes; anything else in it is the author's and stays, after it. (It
+    sits before the post's last `</div>`, so text added "at the end" of a post often lands in it.)"""
+    kept = [k for c in el if c.tag != "button"
+            for k in (list(c) if "support-title" in (c.get("class") or "") else [c])]
+    for child in reversed(kept):
+        el.addnext(child)
+    _drop(el)
 
 def _embeds_to_links(body) -> None:
     """An iframe/video/audio becomes a visible link to what it embedded (never loaded)."""
