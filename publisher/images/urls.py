@@ -3,7 +3,11 @@
 `image_url` follows lazy-load attributes when `src` is a placeholder and unwraps proxy prefixes.
 `refuse_reason` is the SSRF guard: it refuses non-http(s) schemes and every spelling of a
 loopback, private, link-local, unspecified or otherwise non-public address (127.1, 2130706433,
-0x7f.0.0.1, [::ffff:127.0.0.1], localhost …), unless the user allowed the host.
+0x7f.0.0.1, [::ffff:127.0.0.1], localhost …), unless the user allowed the host. Host names are
+first put in the one form a resolver sees (IDNA mapping, case folded, trailing dots dropped:
+`LOCALHOST.`, `ｌｏｃａｌｈｏｓｔ` and `a.localhost.` are all local names), and with `resolve`
+a name that resolves here to a non-public address is refused even when a proxy would carry the
+request (the proxy would reach the same place).
 """
 from __future__ import annotations
 
@@ -91,6 +95,24 @@ def is_public(address) -> bool:
     return address.is_global and not address.is_multicast
 
 
+def canonical_host(host: str) -> str | None:
+    """The name a resolver looks up for `host`: IDNA-mapped (NFKC, case folded; RFC 3490's
+    nameprep, as Python's idna codec does), trailing dots dropped. None when it cannot be one."""
+    host = host.strip("[]")
+    if "%" in host or not host:
+        return None  # percent-escapes or an IPv6 zone: never a public host
+    if ":" in host:
+        return host.lower()  # an IPv6 literal
+    try:
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return None
+    return host.lower().rstrip(".") or None
+
+
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".lan", ".intranet", ".corp")
+
+
 def host_allowed(host: str, allow: tuple[str, ...]) -> bool:
     host = host.strip("[]").lower()
     for entry in allow:
@@ -105,11 +127,12 @@ def host_allowed(host: str, allow: tuple[str, ...]) -> bool:
     return False
 
 
-def refuse_reason(url: str, allow: tuple[str, ...] = (), resolve: bool = False) -> str | None:
+def refuse_reason(url: str, allow: tuple[str, ...] = (), resolve: bool = False,
+                  resolver=socket.getaddrinfo) -> str | None:
     """Why `url` must not be requested, or None when it may be.
 
-    With `resolve`, names are looked up and every address they resolve to must be public
-    (a name that does not resolve here is left to the proxy, which is the only way out).
+    With `resolve`, names are looked up (with `resolver`) and every address they resolve to
+    must be public; a name that does not resolve here is left to the proxy, the only way out.
     """
     if url.startswith("data:"):
         return None
@@ -125,16 +148,19 @@ def refuse_reason(url: str, allow: tuple[str, ...] = (), resolve: bool = False) 
         return f"scheme {parts.scheme}: not allowed"
     if not host:
         return "URL without a host"
-    if allow and host_allowed(host, allow):
+    name = canonical_host(host)
+    if name is None:
+        return f"malformed host {host}"
+    if allow and host_allowed(name, allow):
         return None
-    address = literal_address(host)
+    address = literal_address(name)
     if address is not None:
         return None if is_public(address) else f"blocked address {host} (not public)"
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".localdomain")) or "." not in host:
+    if name == "localhost" or name.endswith(LOCAL_SUFFIXES) or "." not in name:
         return f"blocked address {host} (local name)"
     if resolve:
         try:
-            infos = socket.getaddrinfo(host, None)
+            infos = resolver(name, None)
         except (OSError, UnicodeError):
             return None
         for info in infos:
