@@ -163,6 +163,23 @@ def handout_command(post, output, offline):
         click.echo(f"warning: {warning}")
 
 
+@main.command("serve")
+@click.argument("series", type=click.Path(path_type=Path))
+@click.option("-p", "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback lets others on your network read the preview.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in the default browser.")
+def serve_command(series, port, host, open_browser):
+    """Preview the book in a browser while you edit: rebuilt and reloaded on every save.
+
+    \b
+    Example:
+      publisher serve series/product-stories --open
+    """
+    from .serve import serve
+    sys.exit(serve(series, host, port, open_browser, echo=click.echo))
+
+
 @main.command("images")
 @click.argument("series", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--prefetch", is_flag=True, help="Fetch every image into the cache now.")
