@@ -223,7 +223,8 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
         warnings += noticed
     report = _report(manifest, outputs, prepared.localized, prepared.failures, warnings, timings)
     write_report(report, outdir)
-    cache.remember(manifest.path, options.formats)  # what `publisher cache prune` keeps for this series
+    # what `publisher cache prune` keeps for this series; an edition's record beside the series' own
+    cache.remember(manifest.path, tuple(fmt + manifest.edition_suffix for fmt in options.formats))
     if options.strict:  # the backends' warnings (e.g. low resolution) too; report.json lists them
         fail_on_warnings(report.warnings, manifest.path)
     return report

@@ -118,7 +118,7 @@ def editions(tmp_path_factory):
         again = build(series, BuildOptions(formats=("epub",), outdir=root / "again", offline=True, edition="zh-TW"))
     finally:
         mp.undo()
-    return out, before, report, again
+    return out, before, report, again, series, root / "cache"
 
 
 def opf(path: Path):
@@ -126,13 +126,13 @@ def opf(path: Path):
 
 
 def test_edition_files_beside_the_series_which_stay_as_they_were(editions):
-    out, before, report, _ = editions
+    out, before, report, *_ = editions
     assert sorted(p.name for p in report.outputs) == ["product-stories-zh-TW.epub", "product-stories-zh-TW.pdf"]
     assert before and {name: (out / name).read_bytes() for name in before} == before
 
 
 def test_epub_language_identifier_and_text(editions):
-    out, _, _, again = editions
+    out, _, _, again, *_ = editions
     book = out / "product-stories-zh-TW.epub"
     package = opf(book)
     assert package.find(".//dc:language", NS).text == "zh-TW"
@@ -172,3 +172,21 @@ def test_pdf_language_faces_bookmarks_and_text(editions):
     front = "".join(pages[:4])
     assert "產品故事" in front and "目錄" in front and "軟體與資訊" in front and "版權資訊" in front
     assert "印表機" in "".join(pages) and "协同" not in "".join(pages)
+
+
+def test_pruning_keeps_both_the_series_and_its_edition(editions):
+    """The edition's cache entries are recorded beside the series' own: pruning after an
+    edition build keeps what the Simplified book needs (and the edition's)."""
+    import json
+    from publisher.cache import prune
+    from publisher.images.cache import ImageCache
+    from publisher.pipeline import cache_uses
+    *_, series, root = editions
+    records = [json.loads(p.read_text()) for p in (root / "uses").glob("*.json")]
+    record = next(r for r in records if "pdf-zh-TW" in r)
+    needed = {root / p for fmt in ("epub", "pdf", "pdf-zh-TW") for p in record[fmt]}
+    assert {p for p in needed if p.parent.parent.name == "pdf"}  # layouts of both books are recorded
+    needed = {p for p in needed if p.exists()}  # (lookups of derived copies name files never made)
+    cache = ImageCache(root)
+    prune(cache, cache_uses([series], cache))
+    assert needed and [p for p in needed if not p.exists()] == []
