@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 SAMPLE := series/product-stories
 # What Debian lacks for us: CJK fonts, HarfBuzz subsetting (WeasyPrint's fast font subsetter),
-# a CMYK profile for PDF/X (ghostscript), poppler and qpdf for reading PDFs back in tests.
-DEBS := fonts-noto-cjk libharfbuzz-subset0 ghostscript poppler-utils qpdf
+# a CMYK profile for PDF/X (ghostscript), poppler and qpdf for reading PDFs back in tests (and
+# pdftoppm for `publisher serve`'s page view), Chromium and its driver for the preview's browser test.
+DEBS := fonts-noto-cjk libharfbuzz-subset0 ghostscript poppler-utils qpdf chromium chromium-driver
 
 .PHONY: demo test system venv clean
 
