@@ -266,15 +266,28 @@ def cache_clear_command():
 
 @main.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
-def check_command(file):
-    """Validate an EPUB with EPUBCheck, or preflight a PDF (fonts, boxes, bookmarks, labels).
+@click.option("--press", is_flag=True, default=None,
+              help="Preflight a PDF as a press file (colour, ink, boxes, slug, signatures); "
+                   "automatic for *-print.pdf.")
+@click.option("--max-ink", type=click.IntRange(200, 400), default=300, show_default=True, help="Press: total ink, percent.")
+@click.option("--min-ppi", type=click.IntRange(50, 2400), default=300, show_default=True,
+              help="Press: warn about images under this resolution.")
+@click.option("--pages-multiple", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Press: the page count must be a multiple of this (signatures).")
+@click.option("--strict", is_flag=True, help="Press: warnings (low resolution) fail the check too.")
+def check_command(file, press, max_ink, min_ppi, pages_multiple, strict):
+    """Validate an EPUB with EPUBCheck, or preflight a PDF (fonts, boxes, bookmarks, labels;
+    a press file also for colour, ink, slug and signatures).
 
     \b
     Example:
       publisher check output/product-stories/product-stories.epub
+      publisher check --press output/product-stories/product-stories-print.pdf
     """
     from .check import check_file
-    result = check_file(file)
+    from .preflight import PressLimits
+    result = check_file(file, press, PressLimits(max_ink=max_ink, min_ppi=min_ppi, pages_multiple=pages_multiple),
+                        strict)
     for note in result.notes:
         click.echo(note)
     for problem in result.problems:

@@ -38,6 +38,24 @@ class PdfSettings:
     toc_depth: int | None = None  # printed 目录: 1 episodes, 2 with sections; None: 2 unless that is long
 
 
+PAGE_MULTIPLES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64)
+MARKS = ("crop", "registration")
+
+
+@dataclass(frozen=True)
+class PressSettings:
+    """[print]: what the print shop asks of the press file and the cover."""
+
+    icc: Path | None = None  # the shop's CMYK output profile; None: one Debian ships (render/press.py)
+    condition: str = ""  # OutputConditionIdentifier (e.g. FOGRA39); "": the profile's description
+    max_ink: int = 300  # total area coverage, percent
+    pages_multiple: int = 4  # signatures: the page count is padded to a multiple of this
+    paper_thickness: float = 0.1  # millimetres per leaf (two pages), for the cover's spine
+    min_ppi: int = 300  # photos below this at their placed size are reported
+    slug: float = 9.0  # millimetres of slug beyond the bleed, where the marks go
+    marks: tuple[str, ...] = ("crop",)
+
+
 @dataclass(frozen=True)
 class TitleSettings:
     """[titles]: how an episode's title splits into number, title and subtitle (titles.py)."""
@@ -84,6 +102,7 @@ class Manifest:
     order: str = "number"
     images: ImageSettings = field(default_factory=ImageSettings)
     pdf: PdfSettings = field(default_factory=PdfSettings)
+    press: PressSettings = field(default_factory=PressSettings)
     epub: EpubSettings = field(default_factory=EpubSettings)
     editions: tuple[EditionSettings, ...] = ()
     edition: str = ""  # the edition this manifest describes (editions.convert_manifest); "": the series as written
@@ -122,6 +141,11 @@ TABLES = {
                "allow-hosts": (list, "a list of host names or networks")},
     "pdf": {"trim": (str, 'A5, B5, 16K or "W mm H mm"'), "bleed": ((str, int, float), 'a length like "3mm"'),
             "min-ppi": (int, "pixels per inch"), "toc-depth": (int, "1 or 2")},
+    "print": {"icc": (str, "a path to a CMYK .icc profile"), "condition": (str, 'an output condition like "FOGRA39"'),
+              "max-ink": (int, "percent of total ink, 200-400"), "pages-multiple": (int, "4, 8, 16 or 32"),
+              "paper-thickness": ((str, int, float), 'a length per leaf like "0.1mm"'),
+              "min-ppi": (int, "pixels per inch"), "slug": ((str, int, float), 'a length like "9mm", at least 3mm'),
+              "marks": (list, 'a list of "crop", "registration"')},
     "titles": {"pattern": (str, "a regular expression with named groups number, title, subtitle")},
     "epub": {"toc-depth": (int, "1, 2 or 3"), "max-image": (int, "pixels"), "jpeg-quality": (int, "1-95")},
 }
@@ -181,6 +205,7 @@ def load_manifest(path: Path) -> Manifest:
             cover = None
     images = _image_settings(root, data.get("images", {}), report)
     pdf = _pdf_settings(data.get("pdf", {}), report)
+    press = _press_settings(root, data.get("print", {}), data.get("pdf", {}), report)
     epub = _epub_settings(data.get("epub", {}), report)
     editions = _edition_settings(data.get("editions", {}), report)
     titles = _title_settings(data.get("titles", {}), report)
@@ -193,7 +218,7 @@ def load_manifest(path: Path) -> Manifest:
         authors=tuple(str(a) for a in data.get("authors", ())), language=data.get("language", "zh-CN"),
         publisher=data.get("publisher", ""), description=data.get("description", ""),
         identifier=data.get("identifier") or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'publisher:' + title)}",
-        cover=cover, theme=data.get("theme", "default"), order=order, images=images, pdf=pdf, epub=epub, titles=titles)
+        cover=cover, theme=data.get("theme", "default"), order=order, images=images, pdf=pdf, press=press, epub=epub, titles=titles)
 
 
 def _key_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -295,6 +320,67 @@ def _pdf_settings(table: dict, report) -> PdfSettings:
     return PdfSettings(trim=trim, bleed=bleed if bleed is not None else 3.0,
                        min_ppi=int(table.get("min-ppi", PdfSettings.min_ppi)),
                        toc_depth=depth if depth in (1, 2) else None)
+
+
+def _press_settings(root: Path, table: dict, pdf: dict, report) -> PressSettings:
+    """[print]; min-ppi falls back to the older [pdf] min-ppi, then to 300 (TYPOGRAPHY.md, 印刷)."""
+    if not isinstance(table, dict):
+        return PressSettings()
+    defaults = PressSettings()
+    icc = _inside(root, table["icc"], ("print", "icc"), report) if isinstance(table.get("icc"), str) else None
+    if icc is not None and not _cmyk_output_profile(icc, table["icc"], report):
+        icc = None
+    ranges = {"max-ink": (200, 400), "min-ppi": (50, 2400)}
+    for key, (low, high) in ranges.items():
+        value = table.get(key)
+        if isinstance(value, int) and not low <= value <= high:
+            report(("print", key), f"print.{key} must be between {low} and {high}, not {value}")
+    multiple = table.get("pages-multiple", defaults.pages_multiple)
+    if isinstance(multiple, int) and multiple not in PAGE_MULTIPLES:
+        report(("print", "pages-multiple"), f"print.pages-multiple must be one of {', '.join(map(str, PAGE_MULTIPLES))}, "
+                                            f"not {multiple}")
+    thickness = parse_length_mm(table.get("paper-thickness", defaults.paper_thickness), ("print", "paper-thickness"), report)
+    if thickness is not None and not 0.02 <= thickness <= 0.5:
+        report(("print", "paper-thickness"), f"print.paper-thickness must be between 0.02 and 0.5 mm a leaf, not {thickness}")
+    slug = parse_length_mm(table.get("slug", defaults.slug), ("print", "slug"), report)
+    if slug is not None and not 3 <= slug <= 20:
+        report(("print", "slug"), f"print.slug must be between 3 and 20 mm, not {slug}")
+    marks = table.get("marks", list(defaults.marks))
+    for mark in marks if isinstance(marks, list) else []:
+        if mark not in MARKS:
+            guess = difflib.get_close_matches(str(mark), MARKS, n=1)
+            report(("print", "marks"), f"print.marks: unknown mark {mark!r}"
+                                       + (f"; did you mean {guess[0]!r}?" if guess else f"; known: {', '.join(MARKS)}"))
+    min_ppi = table.get("min-ppi", pdf.get("min-ppi") if isinstance(pdf, dict) else None) or defaults.min_ppi
+
+    def valid(value, ok, default):
+        return value if isinstance(value, int) and not isinstance(value, bool) and ok(value) else default
+    return PressSettings(
+        icc=icc, condition=table.get("condition", "") if isinstance(table.get("condition"), str) else "",
+        max_ink=valid(table.get("max-ink"), lambda v: 200 <= v <= 400, defaults.max_ink),
+        pages_multiple=valid(multiple, lambda v: v in PAGE_MULTIPLES, defaults.pages_multiple),
+        paper_thickness=thickness if thickness is not None and 0.02 <= thickness <= 0.5 else defaults.paper_thickness,
+        min_ppi=valid(min_ppi, lambda v: 50 <= v <= 2400, defaults.min_ppi),
+        slug=slug if slug is not None and 3 <= slug <= 20 else defaults.slug,
+        marks=tuple(dict.fromkeys(m for m in marks if m in MARKS)) if isinstance(marks, list) else defaults.marks)
+
+
+def _cmyk_output_profile(path: Path, given: str, report) -> bool:
+    """Whether `path` is an ICC profile of a CMYK printing condition (what PDF/X's output intent needs)."""
+    from PIL import ImageCms
+    if not path.is_file():
+        report(("print", "icc"), f"print.icc: {given!r} does not exist")
+        return False
+    try:
+        profile = ImageCms.getOpenProfile(str(path)).profile
+    except (OSError, ImageCms.PyCMSError) as exc:
+        report(("print", "icc"), f"print.icc: {given!r} is not an ICC profile ({exc})")
+        return False
+    if profile.xcolor_space.strip() != "CMYK":
+        report(("print", "icc"), f"print.icc: {given!r} is a {profile.xcolor_space.strip()} profile; "
+                                 "the press file needs the shop's CMYK profile")
+        return False
+    return True
 
 
 def _title_settings(table: dict, report) -> TitleSettings:

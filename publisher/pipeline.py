@@ -250,6 +250,15 @@ def _print(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: B
     return [path], write_book_pdf(book, path, theme, cache, press=True, workers=options.jobs, progress=progress)
 
 
+def _cover(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
+    from .render.pdf import press_page_count
+    from .render.wrapcover import write_wrap_cover
+    stem = outdir / f"{book.manifest.slug}{book.manifest.edition_suffix}-cover"
+    pages = press_page_count(book, theme, cache, workers=options.jobs, progress=progress)
+    write_wrap_cover(book, stem.with_suffix(".pdf"), stem.with_suffix(".png"), theme, cache, pages)
+    return [stem.with_suffix(".pdf"), stem.with_suffix(".png")], []
+
+
 def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.pdf import write_handout
     paths = []
@@ -263,5 +272,5 @@ def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options
     return paths, []
 
 
-BACKENDS = {"epub": _epub, "pdf": _pdf, "print": _print, "handouts": _handouts}
+BACKENDS = {"epub": _epub, "pdf": _pdf, "print": _print, "cover": _cover, "handouts": _handouts}
 FORMATS = tuple(BACKENDS)

@@ -3,8 +3,9 @@
 Recipe for the book: each episode is laid out as its own document (in parallel, and cached by
 content: an unchanged episode is never laid out again); the front matter (title page,
 colophon, 目录 with the page numbers the episodes landed on) is laid out last; the assembler
-joins them, opening every episode on a recto, and stamps the folios. The press variant adds
-bleed, crop marks and a PDF/X-4 output intent; the screen variant keeps images light.
+joins them, opening every episode on a recto, and stamps the folios. The press variant
+(press.py) adds bleed, CMYK colour and photos, marks in a slug, signature padding and a PDF/X-4
+output intent; the screen variant keeps images light.
 """
 from __future__ import annotations
 
@@ -24,11 +25,11 @@ from ..normalize import TocEntry
 from ..themes import Theme
 from .assemble import ChapterMarks, Folios, assemble, body_layout
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
+from .press import PressPlan, cmyk_css, dressing, padding, press_image, press_plan
 from .typeset import typeset
 
 PT_PER_MM = 72 / 25.4
 PX_PER_PT = 4 / 3
-CMYK_PROFILES = ("/usr/share/color/icc/ghostscript/default_cmyk.icc", "/usr/share/color/icc/ghostscript/ps_cmyk.icc")
 BLOCK_SLACK = 0.01  # points
 FOLIO_GAP_MM = 5  # from the text block's foot to the top of the folio
 FRONT_MARKS = {"colophon": "版权信息", "toc": "目录"}
@@ -94,19 +95,31 @@ class _Setup:
     roots: tuple[str, ...]
     base_css: str
     created: str
-    press: bool
+    plan: PressPlan | None  # the press file's colour, marks and signatures; None for the screen
+
+    @property
+    def press(self) -> bool:
+        return self.plan is not None
+
+    @property
+    def options(self) -> tuple:
+        """Writer options of every part: the press file's transparency groups blend in CMYK
+        (WeasyPrint's default group space follows output_intent); the output intent itself is
+        written once by the assembler (press.Dressing), not in every part."""
+        return (("output_intent", "device-cmyk"),) if self.plan else ()
+
+    def inks(self, css: str) -> str:
+        """A stylesheet as the file prints it: in the press file, every colour in CMYK."""
+        return cmyk_css(css, self.plan) if self.plan else css
 
 
 def _setup(book: Book, theme: Theme, cache: ImageCache, press: bool) -> _Setup:
     g = geometry(book.manifest.pdf, press)
-    profile = _cmyk_profile() if press else None
-    roots = [cache.root / "objects", cache.root / "derived", *theme.folders] + ([Path(profile).parent] if profile else [])
-    base_css = theme.css("pdf.css")
-    if profile:  # PDF/X needs a CMYK characterisation; `components` avoids a crash in v70 (ENGINES.md)
-        base_css += (f"\n@color-profile device-cmyk {{ src: url({Path(profile).as_uri()}); "
-                     "components: cyan, magenta, yellow, black }\n")
+    roots = [cache.root / "objects", cache.root / "derived", *theme.folders]
     created = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return _Setup(g, tuple(str(r) for r in roots), base_css, created, press)
+    plan = press_plan(book.manifest.press, book.manifest.pdf.bleed) if press else None
+    base_css = cmyk_css(theme.css("pdf.css"), plan) + "\n" + theme.css("press.css") if press else theme.css("pdf.css")
+    return _Setup(g, tuple(str(r) for r in roots), base_css, created, plan)
 
 
 def _view(chapter: Chapter, book: Book, href) -> dict:
@@ -115,30 +128,64 @@ def _view(chapter: Chapter, book: Book, href) -> dict:
             "author": chapter.author, "byline": chapter.byline, "body": typeset(chapter.body_with(href))}
 
 
-def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, press: bool,
-                   workers: int | None = None, progress=None) -> list[Problem]:
+@dataclass(frozen=True)
+class _Laid:
+    """Every part of one book PDF, laid out (or found in the cache)."""
+
+    setup: _Setup
+    front: RenderedPart
+    episodes: list[RenderedPart]
+    blank: RenderedPart
+    digits: RenderedPart
+    store: PartCache
+
+    @property
+    def pages(self) -> int:
+        """The assembled book's page count (a press file padded to whole signatures)."""
+        front = self.front.pages + self.front.pages % 2
+        starts = body_layout(self.episodes)
+        count = front + ((starts[-1] + self.episodes[-1].pages) if self.episodes else 0)
+        return count + (padding(count, self.setup.plan.pages_multiple) if self.setup.plan else 0)
+
+
+def _lay_out(book: Book, theme: Theme, cache: ImageCache, press: bool, workers: int | None, progress) -> _Laid:
     theme.env.filters["css_string"] = css_string
     setup = _setup(book, theme, cache, press)
-    images = {key: pdf_image(asset, cache, lossless=press).as_uri() for key, asset in book.assets.items()}
-    pages_css = theme.render("pdf/pages.css", g=setup.g, book=book, front=False, stamped=True)
+    images = {key: (press_image(asset, cache, setup.plan) if press else pdf_image(asset, cache, lossless=False)).as_uri()
+              for key, asset in book.assets.items()}
+    pages_css = setup.inks(theme.render("pdf/pages.css", g=setup.g, book=book, front=False, stamped=True))
     styles = (pages_css, setup.base_css)
-    tags = () if press else (("pdf_tags", True),)  # the screen PDF is tagged for assistive technology
+    tags = setup.options if press else (("pdf_tags", True),)  # the screen PDF is tagged for assistive technology
     jobs = [PartJob(c.key, theme.render("pdf/body.html", book=book, chapters=[_view(c, book, images.get)],
                                         created=setup.created), styles, setup.roots, tags, defer_fonts=True)
             for c in book.chapters]
     jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', styles, setup.roots,
-                        defer_fonts=True))
+                        setup.options, defer_fonts=True))
     jobs.append(_digits_job(setup, theme))
     store = PartCache(cache)
     *episodes, blank, digits = render_all(jobs, store, workers or default_workers(), progress)
     front = _front(book, theme, setup, episodes, store)
-    folios = _folios(digits, setup.g)
+    return _Laid(setup, front, episodes, blank, digits, store)
+
+
+def press_page_count(book: Book, theme: Theme, cache: ImageCache, workers: int | None = None, progress=None) -> int:
+    """How many pages the press file has (for the cover's spine); its parts come from the
+    cache when the press file was built."""
+    return _lay_out(book, theme, cache, True, workers, progress).pages
+
+
+def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, press: bool,
+                   workers: int | None = None, progress=None) -> list[Problem]:
+    laid = _lay_out(book, theme, cache, press, workers, progress)
+    folios = _folios(laid.digits, laid.setup.g)
     marks = [ChapterMarks(c.title, c.key, c.toc) for c in book.chapters]
+    dress = dressing(laid.setup.plan, (0, 0, *(v * 0.75 for v in laid.front.size))) if press else None
     with atomic_path(path) as temporary:
         document_id = str(uuid.uuid5(uuid.NAMESPACE_URL, book.identifier))
         front_marks = {anchor: theme.text(label) for anchor, label in FRONT_MARKS.items()}
-        assemble(front, episodes, blank, folios, marks, front_marks, store.fonts, temporary, document_id)
-    return low_resolution(book, setup.g) if press else []
+        assemble(laid.front, laid.episodes, laid.blank, folios, marks, front_marks, laid.store.fonts, temporary,
+                 document_id, dress)
+    return low_resolution(book, laid.setup.g) if press else []
 
 
 def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart], store: PartCache) -> RenderedPart:
@@ -156,9 +203,9 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
            for c, part, start in zip(book.chapters, episodes, starts)]
     chapters = [{"title": c.title, "byline": c.byline} for c in book.chapters]
     build_date = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
-    css = (theme.render("pdf/pages.css", g=setup.g, book=book, front=True, stamped=False), setup.base_css)
-    options = (("pdf_identifier", book.identifier.encode()[:32]),)
-    if setup.press and _cmyk_profile():
+    css = (setup.inks(theme.render("pdf/pages.css", g=setup.g, book=book, front=True, stamped=False)), setup.base_css)
+    options = (("pdf_identifier", book.identifier.encode()[:32]),) + setup.options
+    if setup.press:
         options += (("pdf_variant", "pdf/x-4"),)
     if not setup.press:
         options += (("pdf_tags", True),)
@@ -175,7 +222,7 @@ def _digits_job(setup: _Setup, theme: Theme) -> PartJob:
     top_px = (g.height_mm * PT_PER_MM - g.bottom + FOLIO_GAP_MM * PT_PER_MM) * PX_PER_PT
     markup = theme.render("pdf/digits.html", top=round(top_px, 3))
     css = f"@page {{ size: {g.width_mm}mm {g.height_mm}mm; margin: 0 }}"
-    return PartJob("digits", markup, (css, theme.css("pdf.css")), setup.roots, defer_fonts=True)
+    return PartJob("digits", markup, (css, setup.base_css), setup.roots, setup.options, defer_fonts=True)
 
 
 def _folios(digits: RenderedPart, g: Geometry) -> Folios:
@@ -183,23 +230,20 @@ def _folios(digits: RenderedPart, g: Geometry) -> Folios:
     return Folios(digits, advance, digits.anchors["o0"][1], g.outer * PX_PER_PT)
 
 
-def _cmyk_profile() -> str | None:
-    return next((p for p in CMYK_PROFILES if Path(p).is_file()), None)
-
-
 def low_resolution(book: Book, g: Geometry) -> list[Problem]:
-    """Images that will print below [pdf] min-ppi at the width they are placed."""
-    problems = []
+    """Images that will print below [print] min-ppi at the width they are placed: one warning
+    per image naming it, its episode and its resolution."""
+    problems, wanted = [], book.manifest.press.min_ppi
     for chapter in book.chapters:
         for key, width_attr in re.findall(r'<img src="asset:([0-9a-f]+)" alt="[^"]*"(?: width="(\d+)")?', chapter.body):
             asset = book.assets[key]
             css_width = int(width_attr) if width_attr else asset.width
             placed_pt = min(g.text_width, css_width * 0.75)
             ppi = asset.width / (placed_pt / 72) if placed_pt else 0
-            if ppi < book.manifest.pdf.min_ppi:
+            if ppi < wanted:
                 problems.append(Problem(
-                    "image", f"low resolution: {asset.urls[0]} will print at {ppi:.0f} ppi "
-                    f"({asset.width} px across {placed_pt / PT_PER_MM:.0f} mm; {book.manifest.pdf.min_ppi} ppi wanted)",
+                    "image", f"low resolution: {asset.urls[0]} in 《{chapter.title}》 will print at {ppi:.0f} ppi "
+                    f"({asset.width} px across {placed_pt / PT_PER_MM:.0f} mm; {wanted} ppi wanted)",
                     str(chapter.source)))
     return problems
 

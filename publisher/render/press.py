@@ -147,7 +147,12 @@ def to_cmyk(im: Image.Image, profile: Path) -> Image.Image:
         _TRANSFORMS[profile] = ImageCms.buildTransform(
             ImageCms.createProfile("sRGB"), ImageCms.getOpenProfile(str(profile)), "RGB", "CMYK",
             renderingIntent=ImageCms.Intent.PERCEPTUAL)
-    return ImageCms.applyTransform(im, _TRANSFORMS[profile])
+    # the transform's own apply() also re-serialises the output profile into the image's info,
+    # which lcms cannot do for some profiles Debian ships (ps_cmyk.icc: "Could not determine
+    # profile size"); the pixels are all we need
+    out = Image.new("CMYK", im.size)
+    _TRANSFORMS[profile].transform.apply(im.getim(), out.getim())
+    return out
 
 
 def limit_ink(cmyk: Image.Image, max_ink: int) -> Image.Image:

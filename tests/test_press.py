@@ -1,0 +1,277 @@
+"""The press file and the wrap-around cover, read back as a print shop's preflight would:
+operators and colour spaces (pikepdf), ink, boxes and slug, marks, page count, output intent,
+the cover's width; and `publisher check` on good and bad files."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pikepdf
+import pytest
+from conftest import pdf_text, run_cli, write_post, write_series
+from PIL import Image, ImageDraw
+
+from publisher.errors import ManifestError
+from publisher.manifest import load_manifest
+from publisher.pipeline import BuildOptions, build
+
+MM = 72 / 25.4
+SHOP_PROFILE = Path("/usr/share/color/icc/ghostscript/ps_cmyk.icc")
+
+
+def _photo(size=(1200, 800)) -> bytes:
+    """A colourful photo with deep saturated shadows (where RGB -> CMYK piles up ink)."""
+    im = Image.new("RGB", size, (20, 10, 60))
+    draw = ImageDraw.Draw(im)
+    for i in range(0, size[0], 40):
+        draw.rectangle([i, 0, i + 20, size[1]], fill=(255 - i % 255, (i * 3) % 255, 90))
+    draw.rectangle([0, 0, 200, 200], fill=(0, 0, 0))
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def _screenshot() -> bytes:
+    """Grey line art: a PNG with black text-like strokes on white."""
+    im = Image.new("RGB", (900, 300), (255, 255, 255))
+    ImageDraw.Draw(im).rectangle([50, 100, 850, 120], fill=(0, 0, 0))
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    return out.getvalue()
+
+
+IMAGES = {"/photo.jpg": (_photo(), "image/jpeg"), "/small.jpg": (_photo((500, 300)), "image/jpeg"),
+          "/shot.png": (_screenshot(), "image/png")}
+
+
+class _Images(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body, kind = IMAGES.get(self.path, (b"", "text/plain"))
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def press_build(tmp_path_factory):
+    """A three-episode series with photos and line art, built once as print, pdf and cover
+    against a real HTTP server on 127.0.0.1; [print] asks for 8-page signatures."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    root = tmp_path_factory.mktemp("press")
+    text = "<p>" + "印刷厂只接受单色黑的正文，四色黑在细笔画上会套不准。" * 30 + "</p>"
+    for n, image in enumerate(("photo.jpg", "shot.png", "small.jpg"), 1):
+        body = text + f'<p><img src="{base}/{image}"></p>' + text + "<blockquote><p>引文</p></blockquote>"
+        write_post(root / "s" / "episodes" / f"{n:03d}.md", f"印刷测试#{n:03d}_第{n}篇", body,
+                   date=f"Tue, 0{n} Aug 2021 00:00:00 GMT")
+    series = write_series(root / "s", "印刷测试", extra='authors = ["测试作者"]\ndescription = "一本用来检查印刷文件的小书。"',
+                          images={"allow-hosts": ["127.0.0.1"]}, print={"pages-multiple": 8, "marks": ["crop", "registration"]})
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PUBLISHER_CACHE", str(root / "cache"))
+    mp.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        mp.delenv(var, raising=False)
+    try:
+        report = build(series, BuildOptions(formats=("print", "pdf", "cover"), outdir=root / "out",
+                                            cache_root=root / "cache"))
+    finally:
+        mp.undo()
+        server.shutdown()
+    return root / "out", report
+
+
+def _walk(pdf: pikepdf.Pdf):
+    """(page number, operator, operands, fill colour) for every operator of every page and form."""
+    for number, page in enumerate(pdf.pages, 1):
+        yield from _walk_stream(page, page.obj.get("/Resources", pikepdf.Dictionary()), number)
+
+
+def _walk_stream(source, resources, number):
+    """Fill colours as ("g"|"rg"|"k", values): `cs /DeviceCMYK` + `sc` (how WeasyPrint writes
+    device-cmyk()) counts as k."""
+    fill, stack = ("g", (0.0,)), []
+    for operands, op in pikepdf.parse_content_stream(source):
+        o = str(op)
+        if o == "q":
+            stack.append(fill)
+        elif o == "Q" and stack:
+            fill = stack.pop()
+        elif o in ("g", "rg", "k"):
+            fill = (o, tuple(float(v) for v in operands))
+        elif o == "cs":
+            fill = ({"/DeviceCMYK": "k", "/DeviceRGB": "rg", "/DeviceGray": "g"}.get(str(operands[0]), str(operands[0])), ())
+        elif o in ("sc", "scn"):
+            fill = (fill[0], tuple(float(v) for v in operands))
+        yield number, o, operands, fill
+        if o == "Do":
+            xobject = resources.get("/XObject", {}).get(str(operands[0]))
+            if xobject is not None and xobject.get("/Subtype") == "/Form":
+                yield from _walk_stream(xobject, xobject.get("/Resources", resources), number)
+
+
+def _images(pdf: pikepdf.Pdf) -> list:
+    return [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.stream_dict.get("/Subtype") == "/Image"
+            and not o.stream_dict.get("/ImageMask", False) and o.stream_dict.get("/SMask") is not o]
+
+
+def test_press_file_has_no_rgb_and_body_text_is_black_ink_only(press_build):
+    out, _ = press_build
+    with pikepdf.open(out / "s-print.pdf") as pdf:
+        ops = list(_walk(pdf))
+        spaces = {str(img.stream_dict.get("/ColorSpace")) for img in _images(pdf)}
+    assert not [o for _, o, _, _ in ops if o in ("rg", "RG")]
+    assert not [a for _, o, a, _ in ops if o in ("cs", "CS") and str(a[0]) == "/DeviceRGB"]
+    assert "/DeviceRGB" not in spaces and "/DeviceCMYK" in spaces  # the photo in CMYK
+    assert "/DeviceGray" in spaces  # the grey screenshot on the black plate alone
+    fills = [fill for _, o, _, fill in ops if o in ("Tj", "TJ")]
+    solid = sum(1 for fill in fills if fill == ("k", (0.0, 0.0, 0.0, 1.0)))
+    assert solid / len(fills) > 0.8  # body text: 100% K (the rest: captions and heads in K tints)
+    assert all(f[0] == "k" and f[1][:3] == (0.0, 0.0, 0.0) for f in fills)  # no text on the colour plates
+
+
+def test_photos_keep_under_the_ink_limit(press_build):
+    out, _ = press_build
+    with pikepdf.open(out / "s-print.pdf") as pdf:
+        worst = 0.0
+        for image in _images(pdf):
+            pil = pikepdf.PdfImage(image).as_pil_image()
+            if pil.mode == "CMYK":
+                worst = max(worst, max(sum(px) for px in pil.get_flattened_data()) * 100 / 255)
+    assert 200 < worst <= 300  # the deep shadows were capped, not washed out
+
+
+def test_boxes_slug_marks_and_signatures(press_build):
+    out, _ = press_build
+    with pikepdf.open(out / "s-print.pdf") as pdf:
+        count = len(pdf.pages)
+        boxes = [{k: [float(v) for v in p.obj[k]] for k in ("/MediaBox", "/TrimBox", "/BleedBox")} for p in pdf.pages]
+        marks = [(n, a) for n, o, a, _ in _walk(pdf) if o in ("m", "l")]
+    assert count % 8 == 0  # [print] pages-multiple = 8
+    for b in boxes:
+        trim, bleed, media = b["/TrimBox"], b["/BleedBox"], b["/MediaBox"]
+        assert abs((trim[2] - trim[0]) / MM - 148) < 0.1 and abs(bleed[0] - trim[0] + 3 * MM) < 0.01
+        assert [round((bleed[i] - media[i]) * (1 if i < 2 else -1) / MM, 2) for i in range(4)] == [9.0] * 4
+    # every mark's points lie beyond the BleedBox, inside the MediaBox
+    bleed, media = boxes[0]["/BleedBox"], boxes[0]["/MediaBox"]
+    points = [(float(a[0]), float(a[1])) for _, a in marks]
+    assert points and all(not (bleed[0] < x < bleed[2] and bleed[1] < y < bleed[3]) for x, y in points)
+    assert all(media[0] <= x <= media[2] and media[1] <= y <= media[3] for x, y in points)
+    texts = pdf_text(out / "s-print.pdf")
+    assert not "".join(texts[count - 1:]).strip()  # the padding at the end is truly blank
+
+
+def test_output_intent_and_pdfx_version(press_build):
+    out, _ = press_build
+    with pikepdf.open(out / "s-print.pdf") as pdf:
+        (intent,) = pdf.Root.OutputIntents
+        profile = intent.DestOutputProfile.read_bytes()
+        xmp = pdf.Root.Metadata.read_bytes()
+    assert intent.S == "/GTS_PDFX" and int(intent.DestOutputProfile.N) == 4 and profile[16:20] == b"CMYK"
+    assert str(intent.OutputConditionIdentifier)
+    assert b"PDF/X-4" in xmp
+
+
+def test_low_resolution_warning_names_image_episode_and_ppi(press_build):
+    out, _ = press_build
+    warnings = json.loads((out / "report.json").read_text(encoding="utf-8"))["warnings"]
+    small = [w for w in warnings if "small.jpg" in w["message"]]
+    assert len(small) == 1 and "ppi" in small[0]["message"] and small[0]["where"].endswith("003.md")
+    assert "第3篇" in small[0]["message"]
+
+
+def test_check_passes_the_press_file_and_refuses_a_screen_pdf(press_build, tmp_path):
+    out, _ = press_build
+    good = run_cli("check", str(out / "s-print.pdf"))
+    assert good.returncode == 0, good.stdout
+    fake = tmp_path / "book-print.pdf"
+    shutil.copyfile(out / "s.pdf", fake)
+    bad = run_cli("check", str(fake))
+    assert bad.returncode == 1
+    for problem in ("DeviceRGB", "rich-black text", "bleed under 3 mm", "no PDF/X output intent"):
+        assert problem in bad.stdout, bad.stdout
+    assert "p1 " in bad.stdout  # named page by page
+    plain = run_cli("check", str(out / "s.pdf"))  # not a press name, not asked: the screen PDF passes
+    assert plain.returncode == 0, plain.stdout
+
+
+def test_check_refuses_ink_over_the_limit_and_a_page_count_off_the_multiple(press_build):
+    out, _ = press_build
+    with pikepdf.open(out / "s-print.pdf") as pdf:
+        multiple = next(m for m in (12, 24, 32, 64) if len(pdf.pages) % m)
+    strict = run_cli("check", "--press", "--max-ink", "220", "--pages-multiple", str(multiple), str(out / "s-print.pdf"))
+    assert strict.returncode == 1
+    assert "ink over 220%" in strict.stdout and f"not a multiple of {multiple}" in strict.stdout
+
+
+def test_wrap_around_cover(press_build):
+    out, _ = press_build
+    with pikepdf.open(out / "s-print.pdf") as pdf:
+        pages = len(pdf.pages)
+    with pikepdf.open(out / "s-cover.pdf") as pdf:
+        (page,) = pdf.pages
+        bleed = [float(v) for v in page.BleedBox]
+        media = [float(v) for v in page.MediaBox]
+        ops = list(_walk(pdf))
+        spaces = {str(img.stream_dict.get("/ColorSpace")) for img in _images(pdf)}
+        intents = [str(i.S) for i in pdf.Root.OutputIntents]
+    spine = pages / 2 * 0.1
+    assert abs((bleed[2] - bleed[0]) / MM - (2 * 148 + spine + 6)) < 0.1
+    assert abs((bleed[3] - bleed[1]) / MM - 216) < 0.1 and media[0] < bleed[0]
+    assert not [o for _, o, _, _ in ops if o in ("rg", "RG")] and spaces == {"/DeviceCMYK"}
+    assert intents == ["/GTS_PDFX"]
+    assert "印刷测试" in "".join(pdf_text(out / "s-cover.pdf")) and "一本用来检查" in "".join(pdf_text(out / "s-cover.pdf"))
+    png = Image.open(out / "s-cover.png")
+    assert png.mode == "RGB" and abs(png.height / png.width - 210 / 148) < 0.01
+
+
+def test_shop_profile_and_condition_go_into_the_intent(tmp_path):
+    shutil.copyfile(SHOP_PROFILE, tmp_path / "shop.icc")
+    series = write_series(tmp_path, extra="", print={"icc": "shop.icc", "condition": "FOGRA39"})
+    write_post(tmp_path / "episodes" / "001.md", "测试#001_一", "<p>正文。</p>")
+    build(series, BuildOptions(formats=("print",), outdir=tmp_path / "out", cache_root=tmp_path / "cache"))
+    with pikepdf.open(tmp_path / "out" / f"{tmp_path.name.lower()}-print.pdf") as pdf:
+        (intent,) = pdf.Root.OutputIntents
+        assert str(intent.OutputConditionIdentifier) == "FOGRA39"
+        assert intent.DestOutputProfile.read_bytes() == SHOP_PROFILE.read_bytes()
+        assert len(pdf.pages) % 4 == 0
+
+
+def test_print_settings_report_every_problem_at_once(tmp_path):
+    (tmp_path / "rgb.icc").write_bytes(Path("/usr/share/color/icc/ghostscript/srgb.icc").read_bytes())
+    write_post(tmp_path / "episodes" / "001.md", "测试#001_一", "<p>正文。</p>")
+    (tmp_path / "series.toml").write_text(
+        'title = "t"\nepisodes = ["episodes/*.md"]\n[print]\nmax-ink = 900\npages-multiple = 5\n'
+        'marks = ["crops"]\nicc = "rgb.icc"\npaper-thicknes = 0.1\n', encoding="utf-8")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(tmp_path)
+    problems = caught.value.problems
+    assert len(problems) == 5, problems
+    text = "\n".join(problems)
+    assert "series.toml:4: print.max-ink must be between 200 and 400" in text
+    assert "series.toml:5: print.pages-multiple" in text
+    assert "did you mean 'crop'" in text and "RGB profile" in text
+    assert "did you mean 'print.paper-thickness'" in text
+
+
+def test_cmyk_css_converts_colours_not_selectors_or_strings():
+    from publisher.manifest import PressSettings
+    from publisher.render.press import cmyk_css, press_plan
+    plan = press_plan(PressSettings(), 3.0)
+    css = cmyk_css('#abc { color: #111; content: "#555"; border: 1px solid #888 } '
+                   '@page { @top-left { color: #555 } } p { background: #c00 }', plan)
+    assert css.startswith("#abc")
+    assert "color:device-cmyk(0 0 0 1)" in css.replace(": ", ":")  # near-black: solid K
+    assert '"#555"' in css and "device-cmyk(0 0 0 0.467)" in css and "device-cmyk(0 0 0 0.667)" in css
+    red = css.split("background:")[1].split("device-cmyk(")[1].split(")")[0]
+    cyan, magenta, yellow, black = map(float, red.split())
+    assert magenta > 0.7 and yellow > 0.7  # a hue goes on the colour plates, through the profile
