@@ -18,7 +18,7 @@ import pikepdf
 from lxml import etree
 
 from ..book import Book, Chapter
-from ..errors import Problem
+from ..errors import Problem, PublisherError
 from ..files import atomic_path
 from ..themes import Theme
 
@@ -75,8 +75,11 @@ def page_image(view: PdfView, index: int, folder: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with RENDERERS, atomic_path(target) as temporary:
         prefix = temporary.with_suffix("")
-        subprocess.run(["pdftoppm", "-png", "-r", str(PAGE_DPI), "-f", str(index + 1), "-l", str(index + 1),
-                        "-singlefile", str(view.path), str(prefix)], check=True, capture_output=True, timeout=60)
+        try:
+            subprocess.run(["pdftoppm", "-png", "-r", str(PAGE_DPI), "-f", str(index + 1), "-l", str(index + 1),
+                            "-singlefile", str(view.path), str(prefix)], check=True, capture_output=True, timeout=60)
+        except FileNotFoundError:
+            raise PublisherError("the page view needs pdftoppm: install poppler-utils") from None
         prefix.with_suffix(".png").replace(temporary)
     return target
 
