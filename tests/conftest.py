@@ -52,6 +52,25 @@ def no_proxy_env(monkeypatch, tmp_path):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
 
 
+def qpdf_problems(folder: Path) -> list[str]:
+    """`qpdf --check` on every PDF under `folder` (the book's PDF writer is our own code):
+    each file with errors or warnings, and what qpdf said."""
+    problems = []
+    for pdf in sorted(folder.rglob("*.pdf")):
+        run = subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            problems.append(f"{pdf.name}: qpdf exit {run.returncode}: {(run.stdout + run.stderr).strip()[-400:]}")
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def every_pdf_passes_qpdf_check(tmp_path):
+    """Every PDF a test makes in its folder is read back by qpdf; a damaged one fails the test."""
+    yield
+    if problems := qpdf_problems(tmp_path):
+        pytest.fail("qpdf --check: " + "; ".join(problems), pytrace=False)
+
+
 @pytest.fixture
 def image_server(httpserver):
     """A real HTTP server on 127.0.0.1 serving good images and every fault."""
