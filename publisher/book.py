@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from lxml import etree
+
 from .images import Localized
 from .manifest import Manifest
 from .normalize import Episode, TocEntry
@@ -61,6 +63,16 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class PrintPages:
+    """Where the pages of a print edition built alongside begin (render/pagelist.py): per
+    chapter key, (folio, id of the block the page begins in) in reading order; the id is ""
+    for a chapter's first page, which begins at its head."""
+
+    source: str  # the print edition the numbers come from, as the EPUB's package names it
+    breaks: dict[str, tuple[tuple[int, str], ...]]
+
+
+@dataclass(frozen=True)
 class Book:
     manifest: Manifest
     title: str
@@ -72,6 +84,7 @@ class Book:
     assets: dict  # key -> Asset
     subjects: tuple[str, ...]
     modified: dt.datetime
+    print_pages: PrintPages | None = None  # when a PDF was built in the same run (pipeline.build)
 
 
 def build_book(manifest: Manifest, episodes: list[Episode], localized: Localized, modified: dt.datetime) -> Book:
@@ -121,11 +134,21 @@ def _chapter(episode: Episode, localized: Localized, title: EpisodeTitle) -> Cha
         used.append(image.sha256[:16])
         return f'<img src="asset:{image.sha256[:16]}" alt="{m.group(2)}"{m.group(3)}/>'
 
-    body = IMG.sub(img, FIGURE.sub(figure, episode.body))
+    body = number_blocks(IMG.sub(img, FIGURE.sub(figure, episode.body)), episode.key)
     return Chapter(key=episode.key, number=title.number, title=title.title, subtitle=title.subtitle,
                    full_title=title.full, short_title=title.short, date=episode.source.date,
                    author=episode.author, lang=episode.lang, categories=episode.source.categories, body=body,
                    toc=episode.sections, source=episode.source.path, asset_keys=tuple(dict.fromkeys(used)))
+
+
+def number_blocks(body: str, key: str) -> str:
+    """Every top-level block gets an id (`KEY.N` unless it has one), so that a backend can tell
+    where each landed: the PDF's layout gives the EPUB its print page breaks (render/pagelist.py)."""
+    root = etree.fromstring(f"<div>{body}</div>".encode())
+    for n, block in enumerate(root, 1):
+        if not block.get("id"):
+            block.set("id", f"{key}.{n}")
+    return (root.text or "") + "".join(etree.tostring(child, encoding="unicode") for child in root)
 
 
 def _short(url: str) -> str:

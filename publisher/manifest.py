@@ -95,6 +95,8 @@ class Manifest:
     authors: tuple[str, ...] = ()
     language: str = "zh-CN"
     publisher: str = ""
+    rights: str = ""  # dc:rights, as given
+    series_position: float | None = None  # this book's place in its series (EPUB group-position)
     description: str = ""
     identifier: str = ""
     cover: Path | None = None
@@ -134,6 +136,7 @@ TOP_KEYS = {
     "identifier": (str, "a string"), "cover": (str, "a path"), "theme": (str, "a string"),
     "episodes": (list, "a list of paths or globs"), "order": (str, "number, date or listed"),
     "editions": (dict, "tables [editions.NAME]"),
+    "rights": (str, "a string"), "series-position": ((int, float), "a number (this book's place in its series)"),
 }
 TABLES = {
     "images": {"unwrap": (list, "a list of URL prefixes"), "timeout": ((int, float), "seconds"),
@@ -216,7 +219,8 @@ def load_manifest(path: Path) -> Manifest:
     return Manifest(
         path=path, title=title, episodes=episodes, subtitle=data.get("subtitle", ""),
         authors=tuple(str(a) for a in data.get("authors", ())), language=data.get("language", "zh-CN"),
-        publisher=data.get("publisher", ""), description=data.get("description", ""),
+        publisher=data.get("publisher", ""), description=data.get("description", ""), rights=data.get("rights", ""),
+        series_position=data.get("series-position"),
         identifier=data.get("identifier") or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'publisher:' + title)}",
         cover=cover, theme=data.get("theme", "default"), order=order, images=images, pdf=pdf, press=press, epub=epub, titles=titles)
 

@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -212,11 +212,13 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
     warnings = list(prepared.warnings)
     outdir.mkdir(parents=True, exist_ok=True)
     outputs = []
-    for fmt in options.formats:
+    for fmt in sorted(options.formats, key=lambda f: f == "epub"):  # the EPUB last: it takes the PDF's page list
         if progress and fmt != "handouts":
             progress(fmt, 0, 1)
         with timings(fmt):
-            written, noticed = BACKENDS[fmt](book, outdir, theme, cache, options, progress)
+            written, noticed, pages = BACKENDS[fmt](book, outdir, theme, cache, options, progress)
+        if pages is not None and (book.print_pages is None or fmt == "pdf"):  # the screen PDF's, if built
+            book = replace(book, print_pages=pages)
         if progress and fmt != "handouts":
             progress(fmt, 1, 1)
         outputs += written
@@ -230,24 +232,25 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
     return report
 
 
-# Backends import their engines when used: WeasyPrint alone takes 0.4 s to import.
+# Backends import their engines when used: WeasyPrint alone takes 0.4 s to import. Each returns
+# the files written, its warnings, and where the print edition's pages begin (PDFs) or None.
 def _epub(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.epub import write_epub
     path = outdir / f"{book.manifest.slug}{book.manifest.edition_suffix}.epub"
     write_epub(book, path, theme, cache)
-    return [path], []
+    return [path], [], None
 
 
 def _pdf(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.pdf import write_book_pdf
     path = outdir / f"{book.manifest.slug}{book.manifest.edition_suffix}.pdf"
-    return [path], write_book_pdf(book, path, theme, cache, press=False, workers=options.jobs, progress=progress)
+    return [path], *write_book_pdf(book, path, theme, cache, press=False, workers=options.jobs, progress=progress)
 
 
 def _print(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.pdf import write_book_pdf
     path = outdir / f"{book.manifest.slug}{book.manifest.edition_suffix}-print.pdf"
-    return [path], write_book_pdf(book, path, theme, cache, press=True, workers=options.jobs, progress=progress)
+    return [path], *write_book_pdf(book, path, theme, cache, press=True, workers=options.jobs, progress=progress)
 
 
 def _cover(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
@@ -256,7 +259,7 @@ def _cover(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: B
     stem = outdir / f"{book.manifest.slug}{book.manifest.edition_suffix}-cover"
     pages = press_page_count(book, theme, cache, workers=options.jobs, progress=progress)
     write_wrap_cover(book, stem.with_suffix(".pdf"), stem.with_suffix(".png"), theme, cache, pages)
-    return [stem.with_suffix(".pdf"), stem.with_suffix(".png")], []
+    return [stem.with_suffix(".pdf"), stem.with_suffix(".png")], [], None
 
 
 def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
@@ -269,7 +272,7 @@ def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options
         paths.append(path)
         if progress:
             progress("handouts", i, len(book.chapters))
-    return paths, []
+    return paths, [], None
 
 
 BACKENDS = {"epub": _epub, "pdf": _pdf, "print": _print, "cover": _cover, "handouts": _handouts}

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..book import Asset, Book, Chapter
+from ..book import Asset, Book, Chapter, PrintPages
 from ..errors import Problem
 from ..images.cache import ImageCache, atomic_path, atomic_write
 from ..images.process import ImageInfo, for_pdf
@@ -24,6 +24,7 @@ from ..manifest import PdfSettings
 from ..normalize import TocEntry
 from ..themes import Theme
 from .assemble import ChapterMarks, Folios, assemble, body_layout
+from .pagelist import print_pages, print_source
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
 from .press import PressPlan, cmyk_css, dressing, padding, press_image, press_plan
 from .typeset import typeset
@@ -175,7 +176,8 @@ def press_page_count(book: Book, theme: Theme, cache: ImageCache, workers: int |
 
 
 def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, press: bool,
-                   workers: int | None = None, progress=None) -> list[Problem]:
+                   workers: int | None = None, progress=None) -> tuple[list[Problem], PrintPages]:
+    """The book PDF at `path`; its warnings, and where its pages begin (for the EPUB's page list)."""
     laid = _lay_out(book, theme, cache, press, workers, progress)
     folios = _folios(laid.digits, laid.setup.g)
     marks = [ChapterMarks(c.title, c.key, c.toc) for c in book.chapters]
@@ -185,7 +187,8 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
         front_marks = {anchor: theme.text(label) for anchor, label in FRONT_MARKS.items()}
         assemble(laid.front, laid.episodes, laid.blank, folios, marks, front_marks, laid.store.fonts, temporary,
                  document_id, dress)
-    return low_resolution(book, laid.setup.g) if press else []
+    pages = print_pages(book, laid.episodes, print_source(book, press))
+    return (low_resolution(book, laid.setup.g) if press else []), pages
 
 
 def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart], store: PartCache) -> RenderedPart:
