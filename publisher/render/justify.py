@@ -248,21 +248,34 @@ def justify_line(context, line, extra_width):
     joints = [k for k in range(len(texts) - 1) if joint_expandable(texts[k].text, texts[k + 1].text)]
     cjk = sum(len(g) for g in gaps) + len(joints)
     spaces = count_expandable_spaces(line)
-    if not cjk:
-        if spaces:
+    if not cjk and not any(is_cjk(ch) for box in texts for ch in box.text):
+        if spaces:  # a line of Latin words: WeasyPrint's own way
             add_word_spacing(context, line, extra_width / spaces, 0)
         return
     em = line.style["font_size"]
-    per_space = min(extra_width / (cjk + spaces), max(0.0, MAX_WORD_SPACE_EM * em - _space_width(em)))
-    per_gap = min((extra_width - per_space * spaces) / cjk, MAX_GAP_EM * em)
+    per_space = min(extra_width / (cjk + spaces) if cjk else extra_width / max(spaces, 1),
+                    max(0.0, MAX_WORD_SPACE_EM * em - _space_width(context, line.style)))
+    per_gap = min((extra_width - per_space * spaces) / cjk, MAX_GAP_EM * em) if cjk else 0.0
     plan = {id(box): ({i: per_gap for i in g}, per_gap if k in joints else 0.0)
             for k, (box, g) in enumerate(zip(texts, gaps))}
     _spread(context, line, plan, per_space, 0.0, boxes)
 
 
-def _space_width(em: float) -> float:
-    """A word space of the CJK faces' Latin (about a quarter em in Noto CJK)."""
-    return 0.25 * em
+_SPACES: dict = {}
+
+
+def _space_width(context, style) -> float:
+    """The advance of a word space in this style's font (measured once per font and size)."""
+    from weasyprint.text.line_break import create_layout, line_size
+
+    key = (tuple(style["font_family"]), style["font_size"], style["font_weight"], style["font_style"])
+    if key not in _SPACES:
+        widths = []
+        for text in ("x x", "xx"):
+            layout = create_layout(text, style, context, max_width=None, justification_spacing=0)
+            widths.append(line_size(layout.get_first_line()[0], style)[0])
+        _SPACES[key] = max(0.0, widths[0] - widths[1])
+    return _SPACES[key]
 
 
 def _text_boxes(box, boxes):
