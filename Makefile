@@ -6,8 +6,11 @@ VENV := .venv
 SAMPLE := series/product-stories
 # What Debian lacks for us: CJK fonts, HarfBuzz subsetting (WeasyPrint's fast font subsetter),
 # a CMYK profile for PDF/X (ghostscript), poppler and qpdf for reading PDFs back in tests (and
-# pdftoppm for `publisher serve`'s page view), Chromium and its driver for the preview's browser test.
-DEBS := fonts-noto-cjk libharfbuzz-subset0 ghostscript poppler-utils qpdf chromium chromium-driver
+# pdftoppm for `publisher serve`'s page view), Chromium and its driver for the preview's browser test,
+# calibre (the EPUB -> Kindle conversion test). DAISY Ace (`publisher check`'s accessibility checker)
+# comes from npm and drives Debian's Chromium: Puppeteer's own browser download is skipped.
+DEBS := fonts-noto-cjk libharfbuzz-subset0 ghostscript poppler-utils qpdf chromium chromium-driver calibre
+ACE_ENV := PUPPETEER_SKIP_DOWNLOAD=1 ELECTRON_SKIP_BINARY_DOWNLOAD=1
 
 .PHONY: demo test system venv clean
 
@@ -23,6 +26,14 @@ system:
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@if ! command -v ace-puppeteer >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  if ! command -v npm >/dev/null 2>&1; then \
+	    echo "installing: nodejs npm"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; \
+	  fi; \
+	  echo "installing: @daisy/ace (npm)"; $$SUDO env $(ACE_ENV) npm install -g --silent @daisy/ace >/dev/null; \
 	fi
 
 venv: system $(VENV)/.installed
