@@ -104,7 +104,9 @@ def chapter_page(book: Book, chapter: Chapter, theme: Theme, status: Status) -> 
 def pages_page(book: Book, chapter: Chapter, theme: Theme, status: Status, view: PdfView | None) -> bytes:
     """The chapter's pages in the PDF, in spreads: the opening recto alone on the right."""
     first, end = view.ranges.get(chapter.source, (0, 0)) if view else (0, 0)
-    pages = [{"index": i, "label": view.labels[i], "recto": i % 2 == 0} for i in range(first, end)]
+    facing = [first - 1] if first % 2 == 0 and 0 < first < end else []  # the verso the opening faces, dimmed
+    pages = [{"index": i, "label": view.labels[i], "recto": i % 2 == 0, "facing": i < first}
+             for i in facing + list(range(first, end))]
     return theme.render("preview/pages.html", book=book, chapter=chapter, status=status, view=view, pages=pages,
                         head=_head(theme, status, pdf=True), bar=_bar(theme, book, chapter, status, "pages")).encode()
 
