@@ -6,7 +6,8 @@ description) is converted with OpenCC, whose phrase tables carry regional wordin
 軟體 in Taiwan, 軟件 in Hong Kong), and quotation marks “‘’” become 「『』」, the Taiwan and
 Hong Kong convention. Left alone: code (`pre`, `code`, `kbd`, `samp`), URLs, attribute values
 other than text ones (`alt`, `title`), the terms an `[editions.NAME]` table lists under `keep`,
-and episodes already written in Traditional Chinese or Japanese (told by their characters).
+and episodes already written in Traditional Chinese or Japanese (normalize tells, by their
+characters: normalize/language.py).
 The theme's own words (目录, 版权信息, running heads) are converted by `edition_theme`, which
 also swaps the Noto CJK SC faces for the edition's TC or HK ones.
 """
@@ -24,6 +25,7 @@ from lxml import etree
 from .errors import PublisherError
 from .manifest import Manifest
 from .normalize import Episode, TocEntry
+from .normalize.language import SIMPLIFIED_TAGS, TRADITIONAL_TAGS
 from .themes import Theme
 
 # name -> (OpenCC configuration, Noto CJK region of the faces). OpenCC's configurations:
@@ -34,9 +36,6 @@ SKIP = {"pre", "code", "kbd", "samp", "script", "style"}  # text that is code, n
 TEXT_ATTRIBUTES = ("alt", "title", "aria-label")
 URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'，。；、）」]+|www\.[^\s<>\"'，。；、）」]+")
 CJK_QUOTES = {"“": "「", "”": "」", "‘": "『", "’": "』"}
-KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]")
-TRADITIONAL_TAGS = re.compile(r"zh-(Hant|TW|HK|MO)\b", re.I)
-SIMPLIFIED_TAGS = ("zh", "zh-CN", "zh-SG", "zh-Hans", "zh-Hans-CN", "zh-Hans-SG", "zh-MY")
 
 
 class UnknownEdition(PublisherError):
@@ -128,38 +127,20 @@ def prose(convert: Converter, text: str) -> str:
     return Quotes()(convert(text))
 
 
-def script(text: str) -> str:
-    """'ja', 'Hant' or 'Hans': what a text is written in, told by its characters (kana for
-    Japanese; else which of OpenCC's s2t and t2s would change more of it)."""
-    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
-    if len(KANA.findall(text)) > max(10, len(han) // 20):
-        return "ja"
-    sample = "".join(han[:20000])
-    simplified = _changed(_opencc("s2t").convert(sample), sample)
-    traditional = _changed(_opencc("t2s").convert(sample), sample)
-    return "Hant" if traditional > simplified else "Hans"
-
-
-def _changed(converted: str, text: str) -> int:
-    return sum(a != b for a, b in zip(converted, text)) + abs(len(converted) - len(text))
-
-
-def convert_episode(episode: Episode, edition: Edition, series_language: str = "zh-CN") -> Episode:
-    """An episode in the edition's script. One already in Traditional Chinese or Japanese
-    keeps its text; its language tag says what it is when it only had the series' default."""
-    default = episode.lang in SIMPLIFIED_TAGS or episode.lang == series_language
-    written = "Hant" if TRADITIONAL_TAGS.match(episode.lang) else "ja" if episode.lang.startswith("ja") else \
-        script(episode.title + episode.body)  # normalize's language detection may have told already
-    if written != "Hans":
-        lang = ("ja" if written == "ja" else "zh-Hant") if default else episode.lang
-        return dataclasses.replace(episode, lang=lang)
+def convert_episode(episode: Episode, edition: Edition) -> Episode:
+    """An episode in the edition's script. One already in Traditional Chinese or Japanese (as
+    normalize's language detection tagged it, normalize/language.py) is left as written."""
+    if TRADITIONAL_TAGS.match(episode.lang) or episode.lang.lower().startswith("ja"):
+        return episode
     convert = _converter(edition.opencc, edition.keep)
     source = episode.source
+    overrides = {k: prose(convert, v) for k in ("subtitle", "short_title") if (v := getattr(source, k)) is not None}
     source = dataclasses.replace(source, title=prose(convert, source.title), author=convert(source.author),
-                                 categories=tuple(convert(c) for c in source.categories))
+                                 categories=tuple(convert(c) for c in source.categories), **overrides)
     return dataclasses.replace(
         episode, source=source, title=prose(convert, episode.title), author=convert(episode.author),
-        credited=convert(episode.credited), lang=edition.language if default else episode.lang,
+        credited=convert(episode.credited),
+        lang=edition.language if SIMPLIFIED_TAGS.match(episode.lang) else episode.lang,
         body=convert_body(episode.body, convert), sections=tuple(_entry(e, convert) for e in episode.sections))
 
 

@@ -181,7 +181,7 @@ def prepare(series: Path, options: BuildOptions, timings: Timings,
     edition = find_edition(manifest, options.edition) if options.edition else None
     if edition:
         with timings("edition"):
-            episodes = [convert_episode(e, edition, manifest.language) for e in episodes]
+            episodes = [convert_episode(e, edition) for e in episodes]
             manifest = convert_manifest(manifest, edition)
     urls = list(dict.fromkeys(u for e in episodes for u in e.image_urls))
     done = [0]

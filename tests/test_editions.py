@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 import pikepdf
 import pytest
 
-from publisher.editions import Converter, convert_body, convert_episode, find_edition, script
+from publisher.editions import Converter, convert_body, convert_episode, find_edition
 from publisher.errors import ManifestError
 from publisher.manifest import load_manifest
 from publisher.normalize import normalize
@@ -70,10 +70,13 @@ def test_traditional_and_japanese_episodes_are_not_converted(tmp_path):
     for name, (title, body) in texts.items():
         source = read_source(write_post(tmp_path / f"{name}.md", title, body))
         episode = normalize(source, "e001", (), "zh-CN")
-        converted = convert_episode(episode, edition, "zh-CN")
-        assert converted.body == episode.body and converted.title == episode.title
-        assert converted.lang in {"hant": ("zh-TW", "zh-Hant"), "ja": ("ja",)}[name]
-    assert (script("软件与信息"), script("軟體與資訊")) == ("Hans", "Hant")
+        assert episode.lang == {"hant": "zh-TW", "ja": "ja"}[name]
+        assert convert_episode(episode, edition) == episode
+    source = read_source(write_post(tmp_path / "hans.md", "简体文章", "<p>这篇文章用简体中文写成，软件一词要转换。</p>",
+                                    extra="subtitle: 软件的故事\n"))
+    converted = convert_episode(normalize(source, "e001", (), "zh-CN"), edition)
+    assert converted.lang == "zh-TW" and "軟體" in converted.body
+    assert (converted.title, converted.source.subtitle) == ("簡體文章", "軟體的故事")  # titles.py parses these
 
 
 def test_editions_table_is_typed_and_errors_carry_lines(tmp_path):
@@ -137,6 +140,8 @@ def test_epub_language_identifier_and_text(editions):
     package = opf(book)
     assert package.find(".//dc:language", NS).text == "zh-TW"
     assert package.find(".//dc:title", NS).text == "產品故事"
+    summary = package.find(".//opf:meta[@property='schema:accessibilitySummary']", NS).text
+    assert "目錄" in summary and "目录" not in summary
     ident = package.find(".//dc:identifier", NS).text
     assert ident != opf(out / "product-stories.epub").find(".//dc:identifier", NS).text
     assert ident == opf(again.outputs[0]).find(".//dc:identifier", NS).text  # stable across builds

@@ -44,7 +44,7 @@ def chapter_file(chapter: Chapter) -> str:
 
 def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
     eb = epub.EpubBook()
-    add_metadata(eb, book, _description(book))
+    add_metadata(eb, book, _description(book), theme.text)
     binaries: dict[str, bytes] = {}  # zip entries ebooklib only names; their bytes join at re-zip time
     cover_name, cover = _cover(book, cache)
     binaries["EPUB/" + cover_name] = cover

@@ -87,8 +87,9 @@ def summary(access: Access, language: str) -> str:
     return text
 
 
-def add_metadata(eb: epub.EpubBook, book: Book, description: str) -> None:
-    """Bibliographic and accessibility metadata of `book` onto ebooklib's book."""
+def add_metadata(eb: epub.EpubBook, book: Book, description: str, text=lambda words: words) -> None:
+    """Bibliographic and accessibility metadata of `book` onto ebooklib's book; `text` gives
+    the words written here (the accessibility summary) as the theme shows them (editions.py)."""
     m = book.manifest
     eb.set_identifier(book.identifier)
     eb.title = book.title  # ebooklib's NCX and nav read it; the dc:title elements are ours
@@ -119,7 +120,7 @@ def add_metadata(eb: epub.EpubBook, book: Book, description: str) -> None:
         eb.add_metadata(None, "meta", "pagination", {"refines": "#print-source", "property": "source-of"})
         eb.add_metadata(None, "meta", book.print_pages.source, {"property": "pageBreakSource"})
     for prop, value in accessibility(survey_access(book), book.language):
-        eb.add_metadata(None, "meta", value, {"property": prop})
+        eb.add_metadata(None, "meta", text(value) if prop == "schema:accessibilitySummary" else value, {"property": prop})
 
 
 def cover_page(book: Book, image: str, label: str) -> bytes:
