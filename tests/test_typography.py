@@ -34,6 +34,8 @@ PLAIN = [
 ]
 MIXED = ("那年秋天，团队在2023年用MacBook Pro写下第一版原型，再把数据导入PostgreSQL数据库，并通过REST接口和ERP系统对接。"
          "测试阶段一共发现了17个问题，其中5个与Excel导出的格式有关，剩下的大多出在Windows和Linux两种环境的差异上。")
+SPACED = ("3. 回调的请求需要在终端中输入<code>ls /dev/tty.usb</code>查看设备，再把 Mac 连接到开发板上，确认 API 返回正常"
+          "之后才能继续下一步的调试工作，整个过程大约需要十分钟左右，请耐心等待并留意屏幕上出现的提示信息。")
 PAIRED = ("有员工评价说这是“最省心的一次升级”，也有人觉得它“还需要时间磨合”。一位组长说：“以前找一件货要十分钟。”"
           "系统把入库（扫码登记）（自动分配货位）和出库连成一条线，正如主管常说的「流程顺了，人就轻松了」。大家都记住了这句话。")
 LINKED = ('想了解更多细节，可以阅读<a href="https://docs.example.org/warehouse/guide">仓库系统的使用指南</a>，'
@@ -57,7 +59,7 @@ def typeset_build(tmp_path_factory):
         (series / "mirror" / "img.example.test" / name).write_bytes(out.getvalue())
     body = "".join(f"<p>{p}</p>" for p in PLAIN[:2])
     body += f'<p><img src="{WIDE}" alt="宽图" width="2000" height="800"></p>'
-    body += f"<p>{PLAIN[2]}</p><p>{MIXED}</p><p>{PAIRED}</p><p>{LINKED}</p>"
+    body += f"<p>{PLAIN[2]}</p><p>{MIXED}</p><p>{SPACED}</p><p>{PAIRED}</p><p>{LINKED}</p>"
     body += f'<h3><a href="https://example.org/p">人物介绍</a><a href="https://example.org/d"><img src="{HEADED}" alt="徽章"></a></h3>'
     body += f'<p><a href="https://example.org/p"><img src="{LINKED_IMG}" width="1200" height="600" alt="照片"></a></p>'
     body += "".join(f"<p>{p}</p>" for p in PLAIN)
@@ -163,6 +165,17 @@ def test_han_and_latin_are_set_a_quarter_em_apart_and_han_stay_close(screen_page
     assert len(hl) >= 10
     assert 0.12 <= statistics.median(hl) <= 0.4
     assert statistics.median(hh) < 0.1
+    assert not wide, wide
+
+
+def test_word_spaces_in_mixed_lines_stay_under_half_an_em(screen_pages):
+    """Spaces the author typed (also a monospace one in inline code) do not take a line's slack."""
+    em = body_size(screen_pages)
+    spaced = re.sub(r"<[^>]+>|\s", "", SPACED)
+    wide = [(a["text"], b["text"], round((b["x0"] - a["x1"]) / em, 2))
+            for ln in lines_of(screen_pages, [spaced], em) for a, b in zip(ln.chars, ln.chars[1:])
+            if b["x0"] - a["x1"] > 0.5 * em]
+    assert len(lines_of(screen_pages, [spaced], em)) >= 2
     assert not wide, wide
 
 

@@ -120,8 +120,11 @@ def character_spacing(text: str, gaps: dict[int, float]) -> dict[int, float]:
 
 def _solve_run(start: int, end: int, n: int, gaps: dict, text: str, spacing: dict) -> None:
     """Spacing for the CJK run text[start:end] (see `character_spacing`)."""
-    left = start > 0 and text[start - 1] not in " \u00a0"  # a Latin neighbour: the run alone feeds that gap
-    right = end < n and text[end] not in " \u00a0"
+    # Any neighbour inside the box receives half of its CJK neighbour's spacing: a Latin letter
+    # wants its gap (autospace), a space wants none (it is stretched as a word space). Only the
+    # box's own ends are free: Pango drops the outer halves there.
+    left = start > 0
+    right = end < n
     wanted = ([gaps.get(start - 1, 0.0)] if left else []) + [gaps.get(i, 0.0) for i in range(start, end - 1)] \
         + ([gaps.get(end - 1, 0.0)] if right else [])
     if not any(wanted):
@@ -258,7 +261,7 @@ def justify_line(context, line, extra_width):
     per_gap = min((extra_width - per_space * spaces) / cjk, MAX_GAP_EM * em) if cjk else 0.0
     plan = {id(box): ({i: per_gap for i in g}, per_gap if k in joints else 0.0)
             for k, (box, g) in enumerate(zip(texts, gaps))}
-    _spread(context, line, plan, per_space, 0.0, boxes)
+    _spread(context, line, plan, per_space, MAX_WORD_SPACE_EM * em, 0.0, boxes)
 
 
 _SPACES: dict = {}
@@ -287,12 +290,15 @@ def _text_boxes(box, boxes):
                 yield from _text_boxes(child, boxes)
 
 
-def _spread(context, box, plan, per_space, x_advance, boxes):
-    """`add_word_spacing` with the gaps of `plan` (box id -> ({gap: px}, px after the box))."""
+def _spread(context, box, plan, per_space, widest_space, x_advance, boxes):
+    """`add_word_spacing` with the gaps of `plan` (box id -> ({gap: px}, px after the box));
+    no word space grows past `widest_space` (a monospace space is already half an em)."""
     from weasyprint.text.line_break import create_layout, line_size
 
     if isinstance(box, boxes.TextBox):
         gaps, after = plan.get(id(box), ({}, 0.0))
+        if " " in box.text or "\u00a0" in box.text:
+            per_space = min(per_space, max(0.0, widest_space - _space_width(context, box.style)))
         box.justification_spacing = per_space
         box.position_x += x_advance
         layout = create_layout(box.text, box.style, context, max_width=None, justification_spacing=per_space)
@@ -310,7 +316,7 @@ def _spread(context, box, plan, per_space, x_advance, boxes):
         before = x_advance
         for child in box.children:
             if child.is_in_normal_flow():
-                x_advance = _spread(context, child, plan, per_space, x_advance, boxes)
+                x_advance = _spread(context, child, plan, per_space, widest_space, x_advance, boxes)
         box.width += x_advance - before
         return x_advance
     box.translate(x_advance, 0)
