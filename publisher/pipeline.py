@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .book import Book, build_book
-from .editions import convert_episode, convert_manifest, edition_theme, find_edition
+from .editions import convert_episodes, convert_manifest, edition_theme, find_edition
 from .errors import Problem, PublisherError
 from .images import Localized, localize
 from .images.cache import ImageCache
@@ -181,7 +181,7 @@ def prepare(series: Path, options: BuildOptions, timings: Timings,
     edition = find_edition(manifest, options.edition) if options.edition else None
     if edition:
         with timings("edition"):
-            episodes = [convert_episode(e, edition) for e in episodes]
+            episodes = convert_episodes(episodes, edition, EpisodeStore(cache))
             manifest = convert_manifest(manifest, edition)
     urls = list(dict.fromkeys(u for e in episodes for u in e.image_urls))
     done = [0]

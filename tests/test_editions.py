@@ -119,6 +119,7 @@ def editions(tmp_path_factory):
         before = {p.name: p.read_bytes() for p in out.glob("*.*") if p.suffix in (".epub", ".pdf")}
         report = build(series, BuildOptions(formats=("epub", "pdf"), outdir=out, offline=True, edition="zh-TW"))
         again = build(series, BuildOptions(formats=("epub",), outdir=root / "again", offline=True, edition="zh-TW"))
+        build(series, BuildOptions(formats=("epub", "pdf"), outdir=root / "cn-again", offline=True))
     finally:
         mp.undo()
     return out, before, report, again, series, root / "cache"
@@ -195,3 +196,12 @@ def test_pruning_keeps_both_the_series_and_its_edition(editions):
     cache = ImageCache(root)
     prune(cache, cache_uses([series], cache))
     assert needed and [p for p in needed if not p.exists()] == []
+
+
+def test_series_and_edition_share_a_cache_without_colliding(editions):
+    """Converted episodes are kept in the cache under keys of their own: the Simplified book
+    built again after the edition, from the same cache, has the same bytes as before."""
+    out, before, *_, root = editions
+    assert {name: (root.parent / "cn-again" / name).read_bytes() for name in before} == before
+    stored = [p.read_text(encoding="utf-8") for p in (root / "episodes").rglob("*.json")]
+    assert any("軟體與資訊" in text for text in stored) and any("软件与信息" in text for text in stored)
