@@ -26,7 +26,7 @@ from ..themes import Theme
 from .assemble import ChapterMarks, Folios, assemble, body_layout
 from .pagelist import print_pages, print_source
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
-from .press import PressPlan, cmyk_css, dressing, padding, press_image, press_plan
+from .press import PressPlan, cmyk_css, dressing, padding, press_images, press_plan
 from .typeset import typeset
 
 PT_PER_MM = 72 / 25.4
@@ -152,8 +152,11 @@ class _Laid:
 def _lay_out(book: Book, theme: Theme, cache: ImageCache, press: bool, workers: int | None, progress) -> _Laid:
     theme.env.filters["css_string"] = css_string
     setup = _setup(book, theme, cache, press)
-    images = {key: (press_image(asset, cache, setup.plan) if press else pdf_image(asset, cache, lossless=False)).as_uri()
-              for key, asset in book.assets.items()}
+    if press:
+        images = {key: path.as_uri() for key, path in
+                  press_images(book.assets, cache, setup.plan, workers or default_workers()).items()}
+    else:
+        images = {key: pdf_image(asset, cache, lossless=False).as_uri() for key, asset in book.assets.items()}
     pages_css = setup.inks(theme.render("pdf/pages.css", g=setup.g, book=book, front=False, stamped=True))
     styles = (pages_css, setup.base_css)
     tags = setup.options if press else (("pdf_tags", True),)  # the screen PDF is tagged for assistive technology
