@@ -106,11 +106,12 @@ def _close_heading_gaps(body) -> None:
 
 
 def _alt_for_opener(body, title: str) -> None:
-    """The image a chapter opens with (before any text) is its title picture: without an alt
-    of its own it is described as such (题图：title) rather than left silent."""
-    img = _image_before_text(body)
-    if img is not None and not (img.get("alt") or "").strip():
-        img.set("alt", f"题图：{title}")
+    """The image a chapter opens with (the head image, or one before any text) is its title
+    picture: without an alt of its own it is described as such (题图：title), not left silent."""
+    opener = next((f.find("img") for f in body.iter("figure") if f.get("class") == "opener"), None)
+    for img in (opener, _image_before_text(body)):
+        if img is not None and not (img.get("alt") or "").strip():
+            img.set("alt", f"题图：{title}")
 
 
 def _image_before_text(el):

@@ -109,11 +109,12 @@ def _chapters(eb: epub.EpubBook, book: Book, theme: Theme, images: dict) -> tupl
 
 
 def _reader_safe(body: str) -> str:
-    """Images keep the width their author gave but not the height: calibre (the road to Kindle)
-    turns both attributes into fixed CSS sizes, and `max-width: 100%` then narrows the image
-    without shortening it (measured: 147 of 178 corpus images squashed, down to 0.27 of their
-    aspect ratio). With a width alone, the height follows the image's own proportions."""
-    return re.sub(r'(<img\b[^>]*?) height="\d+"', r"\1", body)
+    """Images without fixed dimensions: calibre (the road to Kindle) turns width/height
+    attributes into fixed CSS sizes, then fits the image to the page in one direction only
+    (measured: 147 of 178 corpus images squashed, to 0.27 of their proportions; a width alone
+    still squashes an image taller than the page). Without them, every reader scales the
+    image as a whole (the stylesheet caps it at the text width)."""
+    return re.sub(r"<img\b[^>]*>", lambda m: re.sub(r' (?:width|height)="\d+"', "", m.group(0)), body)
 
 
 def _description(book: Book) -> str:

@@ -130,7 +130,7 @@ def cover_page(book: Book, image: str, label: str) -> bytes:
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
             f'<html xmlns="{XHTML}" xmlns:epub="{OPS}" lang="{lang}" xml:lang="{lang}">\n<head>\n'
             f'<meta charset="utf-8"/>\n<title>{title}</title>\n'
-            '<style>body { margin: 0; text-align: center; } img { max-width: 100%; max-height: 100%; }</style>\n'
+            '<style>body { margin: 0; text-align: center; } img { max-width: 100%; max-height: 100vh; }</style>\n'
             f'</head>\n<body>\n<section epub:type="cover" class="cover">\n'
             f'<img role="doc-cover" src="{html.escape(image)}" alt="{alt}"/>\n</section>\n</body>\n</html>\n').encode()
 
