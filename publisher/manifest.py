@@ -200,6 +200,9 @@ def load_manifest(path: Path) -> Manifest:
     order = data.get("order", "number")
     if order not in ("number", "date", "listed"):
         report(("order",), f"order must be number, date or listed, not {order!r}")
+    position = data.get("series-position")
+    if isinstance(position, (int, float)) and not isinstance(position, bool) and position <= 0:
+        report(("series-position",), f"series-position must be a positive number, not {position}")
     cover = None
     if isinstance(data.get("cover"), str):
         cover = _inside(root, data["cover"], ("cover",), report)

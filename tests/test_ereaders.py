@@ -259,3 +259,12 @@ def test_calibre_keeps_image_proportions(tmp_path, httpserver):
     body = [(w, h, sw, sh) for w, h, sw, sh in placed if (sw, sh) in sizes]
     assert len(sizes) == 2 and len(body) == 2, (sizes, placed)
     assert all(abs((w / h) / (sw / sh) - 1) < 0.05 for w, h, sw, sh in body), body
+
+
+def test_series_position_must_be_positive(tmp_path):
+    from publisher.errors import ManifestError
+    from publisher.manifest import load_manifest
+    folder = write_series(tmp_path / "s", "小书", extra="series-position = 0")
+    write_post(folder / "episodes" / "01.md", "小书#001_一", "<p>x</p>")
+    with pytest.raises(ManifestError, match=r"series.toml:\d+: series-position must be a positive number"):
+        load_manifest(folder)
