@@ -35,14 +35,11 @@ from .themes import Theme
 # name -> (OpenCC configuration, Noto CJK region of the faces). OpenCC's configurations:
 # https://github.com/BYVoid/OpenCC#configurations-配置文件
 BUILTIN = {"zh-TW": ("s2twp", "TC"), "zh-HK": ("s2hk", "HK"), "zh-Hant": ("s2t", "TC")}
-CONFIGS = ("s2t", "s2tw", "s2twp", "s2hk")
 SKIP = {"pre", "code", "kbd", "samp", "script", "style"}  # text that is code, not prose
 TEXT_ATTRIBUTES = ("alt", "title", "aria-label")
 SEPARATOR = "\ue000"  # a private-use character: in no OpenCC dictionary, so no phrase spans it
 URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'，。；、）」\ue000]+|www\.[^\s<>\"'，。；、）」\ue000]+")
 CJK_QUOTES = {"“": "「", "”": "」", "‘": "『", "’": "』"}
-
-
 CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]  # part of the store's key
 
 
@@ -114,30 +111,36 @@ def _opencc(config: str):
 
 
 class Quotes:
-    """“…” -> 「…」 and ‘…’ -> 『…』 across a run of text pieces. A ’ with no ‘ open before it
-    is an apostrophe (don’t) and stays; so do quotes with Latin letters on both sides."""
+    """“…” -> 「…」 and ‘…’ -> 『…』 across a run of text pieces. A quotation opened inside
+    Latin text (He said “yes”) stays as it is, and so does its closing mark; a ’ with no ‘ open
+    is an apostrophe (don’t)."""
 
     def __init__(self):
-        self.single_open = 0
+        self.open: dict[str, list[bool]] = {"“": [], "‘": []}  # converted or not, per open quotation
 
     def __call__(self, text: str) -> str:
         if not any(q in text for q in CJK_QUOTES):
             return text
         chars = list(text)
         for i, ch in enumerate(chars):
-            if ch not in CJK_QUOTES:
+            if ch in self.open:
+                convert = not _in_latin(text, i)
+                self.open[ch].append(convert)
+            elif ch in CJK_QUOTES:
+                opened = self.open["“" if ch == "”" else "‘"]
+                convert = opened.pop() if opened else ch == "”" and not _in_latin(text, i)
+            else:
                 continue
-            before, after = text[i - 1:i], text[i + 1:i + 2]
-            if before.isascii() and after.isascii() and (before.isalnum() or after.isalnum()):
-                continue  # inside Latin text: don’t, ‘quoted’ English
-            if ch == "‘":
-                self.single_open += 1
-            elif ch == "’":
-                if not self.single_open:
-                    continue
-                self.single_open -= 1
-            chars[i] = CJK_QUOTES[ch]
+            if convert:
+                chars[i] = CJK_QUOTES[ch]
         return "".join(chars)
+
+
+def _in_latin(text: str, i: int) -> bool:
+    """Whether the mark at `i` sits in Latin text: ASCII on both sides, a letter or digit on one
+    (a piece's edge counts as CJK: Chinese paragraphs often open with a quotation)."""
+    before, after = text[i - 1:i], text[i + 1:i + 2]
+    return bool(before) and before.isascii() and after.isascii() and (before.isalnum() or after.isalnum())
 
 
 def prose(convert: Converter, text: str) -> str:

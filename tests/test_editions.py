@@ -43,6 +43,8 @@ def test_quotes_become_corner_brackets_and_apostrophes_stay():
     tw = convert(BODY)
     assert "「這就是『協同』的意思。」" in tw
     assert "don’t panic" in tw and "“" not in tw and "‘" not in tw
+    mixed = convert("<p>“OK”，他说。He said “yes” and didn’t ‘care’. 她说“<b>好</b>”。</p>")
+    assert mixed == "<p>「OK」，他說。He said “yes” and didn’t ‘care’. 她說「<b>好</b>」。</p>"
 
 
 def test_code_urls_and_latin_text_untouched():
