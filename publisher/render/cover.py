@@ -15,32 +15,43 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 WIDTH, HEIGHT = 1600, 2560
-NOTO_SC_INDEX = 2  # Noto CJK .ttc collections: JP, KR, SC, TC, HK
+NOTO_INDEX = {"JP": 0, "KR": 1, "SC": 2, "TC": 3, "HK": 4}  # faces in Noto CJK .ttc collections
+# a language tag's prefix -> the Noto CJK region whose glyph shapes it reads (first match wins)
+REGIONS = (("zh-hk", "HK"), ("zh-mo", "HK"), ("zh-tw", "TC"), ("zh-hant", "TC"), ("ja", "JP"), ("ko", "KR"))
 
 
-@functools.lru_cache(maxsize=4)
-def cjk_font_file(style: str = "Bold", family: str = "Noto Serif CJK SC") -> tuple[str, int] | None:
-    """(path, face index) of a CJK font, via fc-match; None when there is none."""
+def region(language: str) -> str:
+    """zh-TW -> TC, zh-HK -> HK, ja -> JP …; SC for anything else."""
+    return next((r for prefix, r in REGIONS if language.lower().startswith(prefix)), "SC")
+
+
+@functools.lru_cache(maxsize=8)
+def cjk_font_file(style: str = "Bold", face: str = "SC") -> tuple[str, int] | None:
+    """(path, face index) of the Noto Serif CJK face of a region, via fc-match; None when
+    there is no CJK font."""
     try:
-        out = subprocess.run(["fc-match", "-f", "%{file}\n%{index}", f"{family}:style={style}:lang=zh-cn"],
+        out = subprocess.run(["fc-match", "-f", "%{file}\n%{index}", f"Noto Serif CJK {face}:style={style}"],
                              capture_output=True, text=True, timeout=10).stdout.split("\n")
     except (OSError, subprocess.SubprocessError):
         return None
     if out and out[0] and "CJK" in out[0] and Path(out[0]).is_file():
         return out[0], int(out[1]) if len(out) > 1 and out[1].isdigit() else 0
     for candidate in Path("/usr/share/fonts").rglob("Noto*CJK*.tt[cf]"):
-        return str(candidate), NOTO_SC_INDEX if candidate.suffix == ".ttc" else 0
+        return str(candidate), NOTO_INDEX[face] if candidate.suffix == ".ttc" else 0
     return None
 
 
-def _font(size: int, style: str = "Bold"):
-    found = cjk_font_file(style)
+def _font(size: int, style: str = "Bold", face: str = "SC"):
+    found = cjk_font_file(style, face)
     if found is None:
         return ImageFont.load_default(size=size)
     return ImageFont.truetype(found[0], size, index=found[1])
 
 
-def make_cover(title: str, subtitle: str, count: int, authors: tuple[str, ...]) -> bytes:
+def make_cover(title: str, subtitle: str, count: int, authors: tuple[str, ...], language: str = "zh-CN") -> bytes:
+    """The cover design, its text in the Noto Serif CJK face of the book's language (TC for a
+    zh-TW edition)."""
+    face = region(language)
     seed = hashlib.sha256(title.encode()).digest()
     hue = (40 + seed[0] % 60, 50 + seed[1] % 50, 70 + seed[2] % 60)
     im = Image.new("RGB", (WIDTH, HEIGHT), hue)
@@ -49,17 +60,17 @@ def make_cover(title: str, subtitle: str, count: int, authors: tuple[str, ...]) 
     draw.rectangle([0, int(HEIGHT * 0.62), WIDTH, int(HEIGHT * 0.62) + 16], fill=(245, 240, 228))
     y = 520
     for line in textwrap.wrap(title, 7) or [title]:
-        draw.text((WIDTH // 2, y), line, font=_font(190), fill=(250, 247, 240), anchor="ma")
+        draw.text((WIDTH // 2, y), line, font=_font(190, "Bold", face), fill=(250, 247, 240), anchor="ma")
         y += 240
     if subtitle:
         y += 40
         for line in textwrap.wrap(subtitle, 14):
-            draw.text((WIDTH // 2, y), line, font=_font(86, "Regular"), fill=(240, 235, 222), anchor="ma")
+            draw.text((WIDTH // 2, y), line, font=_font(86, "Regular", face), fill=(240, 235, 222), anchor="ma")
             y += 120
-    draw.text((WIDTH // 2, int(HEIGHT * 0.62) + 140), f"共 {count} 篇", font=_font(80, "Regular"),
+    draw.text((WIDTH // 2, int(HEIGHT * 0.62) + 140), f"共 {count} 篇", font=_font(80, "Regular", face),
               fill=(250, 247, 240), anchor="ma")
     if authors:
-        draw.text((WIDTH // 2, HEIGHT - 360), "、".join(authors[:4]), font=_font(70, "Regular"),
+        draw.text((WIDTH // 2, HEIGHT - 360), "、".join(authors[:4]), font=_font(70, "Regular", face),
                   fill=(250, 247, 240), anchor="ma")
     out = io.BytesIO()
     im.save(out, "JPEG", quality=88)

@@ -184,12 +184,13 @@ def _cover(book: Book, cache: ImageCache) -> tuple[str, bytes]:
     """The series' cover, or a generated one (made once per title, subtitle, count, authors)."""
     if book.manifest.cover:
         return "images/cover" + book.manifest.cover.suffix.lower(), book.manifest.cover.read_bytes()
-    key = hashlib.sha256(json.dumps([COVER_VERSION, book.title, book.subtitle, len(book.chapters), book.authors],
+    key = hashlib.sha256(json.dumps([COVER_VERSION, book.title, book.subtitle, len(book.chapters), book.authors,
+                                     book.language],
                                     ensure_ascii=False).encode()).hexdigest()
     derived = cache.derived(f"cover-{key}.jpg")
     if not derived.is_file():
         from .cover import make_cover
-        atomic_write(derived, make_cover(book.title, book.subtitle, len(book.chapters), book.authors))
+        atomic_write(derived, make_cover(book.title, book.subtitle, len(book.chapters), book.authors, book.language))
     return "images/cover.jpg", derived.read_bytes()
 
 

@@ -83,10 +83,11 @@ def _front_design(book: Book, cache: ImageCache) -> bytes:
     if book.manifest.cover:
         return book.manifest.cover.read_bytes()
     from .cover import make_cover
-    key = hashlib.sha256(repr((book.title, book.subtitle, len(book.chapters), book.authors)).encode()).hexdigest()
+    design = (book.title, book.subtitle, len(book.chapters), book.authors, book.language)
+    key = hashlib.sha256(repr(design).encode()).hexdigest()
     derived = cache.derived(f"cover-design-{key}.jpg")
     if not derived.is_file():
-        atomic_write(derived, make_cover(book.title, book.subtitle, len(book.chapters), book.authors))
+        atomic_write(derived, make_cover(book.title, book.subtitle, len(book.chapters), book.authors, book.language))
     return derived.read_bytes()
 
 
