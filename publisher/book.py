@@ -8,8 +8,6 @@ the report), so every format shows them alike.
 from __future__ import annotations
 
 import datetime as dt
-import html
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +18,14 @@ from .manifest import Manifest
 from .normalize import Episode, TocEntry
 from .titles import EpisodeTitle, parse_title
 
-IMG = re.compile(r'<img src="([^"]*)" alt="([^"]*)"([^>]*)/>')
-FIGURE = re.compile(r'<figure( class="opener")?>((?:<img [^>]*/>)+)(<figcaption>.*?</figcaption>)?</figure>', re.S)
+@dataclass(frozen=True)
+class ImageRef:
+    """An image placed in a chapter's body (as `src="asset:KEY"`): its asset, its text
+    alternative, and the width in CSS px the post gave it (None: the image's own)."""
+
+    key: str
+    alt: str
+    width: int | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Chapter:
     toc: tuple[TocEntry, ...]
     source: Path
     asset_keys: tuple[str, ...]
+    images: tuple[ImageRef, ...] = ()  # every image the body places, in reading order
     subtitle: str = ""
     full_title: str = ""  # the post's own title (series name, number and all), for the colophon
     short_title: str = ""  # for running heads
@@ -59,7 +64,10 @@ class Chapter:
 
     def body_with(self, href) -> str:
         """The body with each asset reference replaced by `href(asset_key)`."""
-        return re.sub(r'src="asset:([0-9a-f]+)"', lambda m: f'src="{href(m.group(1))}"', self.body)
+        body = self.body
+        for key in self.asset_keys:
+            body = body.replace(f'src="asset:{key}"', f'src="{href(key)}"')
+        return body
 
 
 @dataclass(frozen=True)
@@ -111,34 +119,13 @@ def _title(episode: Episode, manifest: Manifest) -> EpisodeTitle:
 
 
 def _chapter(episode: Episode, localized: Localized, title: EpisodeTitle) -> Chapter:
-    used: list[str] = []
-
-    def known(url: str) -> bool:
-        return html.unescape(url) in localized.images
-
-    def figure(m: re.Match) -> str:
-        imgs = IMG.findall(m.group(2))
-        caption = m.group(3) or ""
-        if all(known(url) for url, _, _ in imgs):
-            return m.group(0)
-        if len(imgs) == 1:
-            return _missing(imgs[0][0], caption)
-        figures = "".join(f'<figure><img src="{url}" alt="{alt}"{size}/></figure>' if known(url) else _missing(url, "")
-                          for url, alt, size in imgs)
-        return figures + (f'<p class="caption">{caption[len("<figcaption>"):-len("</figcaption>")]}</p>' if caption else "")
-
-    def img(m: re.Match) -> str:
-        image = localized.images.get(html.unescape(m.group(1)))
-        if image is None:
-            return f'<span class="image-missing">[图片未能获取：{html.escape(_short(html.unescape(m.group(1))))}]</span>'
-        used.append(image.sha256[:16])
-        return f'<img src="asset:{image.sha256[:16]}" alt="{m.group(2)}"{m.group(3)}/>'
-
-    body = number_blocks(IMG.sub(img, FIGURE.sub(figure, episode.body)), episode.key)
+    refs: list[ImageRef] = []
+    body = number_blocks(_place_images(episode.body, localized, refs), episode.key)
     return Chapter(key=episode.key, number=title.number, title=title.title, subtitle=title.subtitle,
                    full_title=title.full, short_title=title.short, date=episode.source.date,
                    author=episode.author, lang=episode.lang, categories=episode.source.categories, body=body,
-                   toc=episode.sections, source=episode.source.path, asset_keys=tuple(dict.fromkeys(used)))
+                   toc=episode.sections, source=episode.source.path,
+                   asset_keys=tuple(dict.fromkeys(r.key for r in refs)), images=tuple(refs))
 
 
 def number_blocks(body: str, key: str) -> str:
@@ -155,9 +142,61 @@ def _short(url: str) -> str:
     return url if len(url) <= 120 else url[:100] + "…" + url[-15:]
 
 
-def _missing(url: str, caption: str) -> str:
+def _place_images(body: str, localized: Localized, refs: list[ImageRef]) -> str:
+    """The body with each image pointing at its asset (`asset:KEY`, noted in `refs`), and each
+    one that could not be had replaced by a visible note; a figure of several images keeps
+    the ones that came, each in a figure of its own, and its caption as a paragraph."""
+    root = etree.fromstring(f"<div>{body}</div>".encode("utf-8"))
+    for figure in list(root.iter("figure")):
+        imgs = [el for el in figure if el.tag == "img"]
+        caption = figure.find("figcaption")
+        if not imgs or len(imgs) + (caption is not None) != len(figure) or all(i.get("src") in localized.images for i in imgs):
+            continue
+        if len(imgs) == 1:
+            _replace(figure, [_missing(imgs[0].get("src"), caption)])
+            continue
+        parts = [_figure_of(i) if i.get("src") in localized.images else _missing(i.get("src"), None) for i in imgs]
+        if caption is not None:
+            paragraph = etree.Element("p", {"class": "caption"})
+            paragraph.text, paragraph[:] = caption.text, list(caption)
+            parts.append(paragraph)
+        _replace(figure, parts)
+    for img in list(root.iter("img")):
+        image = localized.images.get(img.get("src"))
+        if image is None:
+            note = etree.Element("span", {"class": "image-missing"})
+            note.text = f"[图片未能获取：{_short(img.get('src') or '')}]"
+            _replace(img, [note])
+            continue
+        img.set("src", f"asset:{image.sha256[:16]}")
+        width = img.get("width") or ""
+        refs.append(ImageRef(image.sha256[:16], img.get("alt") or "", int(width) if width.isdigit() else None))
+    return (root.text or "") + "".join(etree.tostring(child, encoding="unicode") for child in root)
+
+
+def _replace(element, replacements: list) -> None:
+    """Put `replacements` where `element` is (its tail after the last of them)."""
+    parent, tail = element.getparent(), element.tail
+    for new in replacements:
+        element.addprevious(new)
+    replacements[-1].tail = tail
+    parent.remove(element)
+
+
+def _figure_of(img):
+    figure = etree.Element("figure")
+    img.tail = None
+    figure.append(img)
+    return figure
+
+
+def _missing(url: str | None, caption) -> etree._Element:
     """A visible note where an image could not be had. Why it failed (offline, timeout …) is
     a fact about this build, not about the book: it goes to the report, not onto the page."""
-    url = html.unescape(url)
-    return ('<figure class="image-missing"><p class="image-missing-note">图片未能获取</p>'
-            f'<p class="image-missing-url">{html.escape(_short(url))}</p>{caption}</figure>')
+    figure = etree.Element("figure", {"class": "image-missing"})
+    etree.SubElement(figure, "p", {"class": "image-missing-note"}).text = "图片未能获取"
+    etree.SubElement(figure, "p", {"class": "image-missing-url"}).text = _short(url or "")
+    if caption is not None:
+        caption.tail = None
+        figure.append(caption)
+    return figure

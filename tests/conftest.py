@@ -57,6 +57,8 @@ def qpdf_problems(folder: Path) -> list[str]:
     each file with errors or warnings, and what qpdf said."""
     problems = []
     for pdf in sorted(folder.rglob("*.pdf")):
+        if pdf.name.startswith(".tmp-"):
+            continue  # a write in progress when its build was killed (files.atomic_path); never an output
         run = subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True, timeout=300)
         if run.returncode != 0:
             problems.append(f"{pdf.name}: qpdf exit {run.returncode}: {(run.stdout + run.stderr).strip()[-400:]}")

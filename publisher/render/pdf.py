@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..book import Asset, Book, Chapter, PrintPages
 from ..errors import Problem
-from ..images.cache import ImageCache, atomic_path, atomic_write
+from ..files import atomic_path, atomic_write
+from ..images.cache import ImageCache
 from ..images.process import ImageInfo, for_pdf
 from ..manifest import PdfSettings
 from ..normalize import TocEntry
@@ -241,9 +242,9 @@ def low_resolution(book: Book, g: Geometry) -> list[Problem]:
     per image naming it, its episode and its resolution."""
     problems, wanted = [], book.manifest.press.min_ppi
     for chapter in book.chapters:
-        for key, width_attr in re.findall(r'<img src="asset:([0-9a-f]+)" alt="[^"]*"(?: width="(\d+)")?', chapter.body):
-            asset = book.assets[key]
-            css_width = int(width_attr) if width_attr else asset.width
+        for image in chapter.images:
+            asset = book.assets[image.key]
+            css_width = image.width or asset.width
             placed_pt = min(g.text_width, css_width * 0.75)
             ppi = asset.width / (placed_pt / 72) if placed_pt else 0
             if ppi < wanted:
