@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .images.cache import default_root
+from .cache import default_root
 
 SAMPLE_TEXT = "汉字排版测试：中文书籍，標點「」。"
 APT = "sudo apt-get install -y"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problem
-from .images.cache import atomic_write
+from .files import atomic_write
 
 
 @dataclass
