@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 # Separators between title and subtitle, the first found wins (in this order).
 SUBTITLE_SEPARATORS = ("——", "—", "：", " | ", "|", ": ", " - ")
-SHORT_MAX = 18  # a running head longer than this is cut at a natural break
+SHORT_MAX = 24  # a running head longer than this is cut at a mark (，、：) or shortened with …
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,11 @@ def _split_subtitle(text: str) -> tuple[str, str]:
 def _short(title: str) -> str:
     if len(title) <= SHORT_MAX:
         return title
-    for sep in ("，", "、", "：", ",", " "):
-        at = title.find(sep, 4, SHORT_MAX)
+    for sep in ("，", "、", "：", "；", ", "):
+        at = title.rfind(sep, 6, SHORT_MAX)
         if at > 0:
             return title[:at]
-    return title[:SHORT_MAX - 1] + "…"
+    return title[:SHORT_MAX - 1].rstrip() + "…"
 
 
 def balanced_breaks(title: str, per_line: int) -> str:

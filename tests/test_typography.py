@@ -298,3 +298,9 @@ def test_titles_follow_a_pattern_and_the_post_overrides():
     assert (title.number, title.title, title.subtitle) == (9, "消息", "已读回执")
     assert parse_title("产品故事#1_通讯录", "产品故事", subtitle="手写的副题", short="通讯").subtitle == "手写的副题"
     assert parse_title("产品故事#1_通讯录", "产品故事", short="通讯").short == "通讯"
+
+
+def test_running_heads_keep_a_whole_title_or_cut_it_at_a_mark():
+    assert parse_title("在 macOS 下搭建 51 单片机开发环境").short == "在 macOS 下搭建 51 单片机开发环境"
+    long = parse_title("一个很长很长的标题，后面还有一段很长很长很长很长很长的说明文字")
+    assert long.short == "一个很长很长的标题"
