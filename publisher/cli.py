@@ -133,10 +133,17 @@ def list_command(series):
     from .pipeline import survey
     manifest, episodes, warnings = survey(series)
     click.echo(f"{manifest.title}: {len(episodes)} episode(s), order = {manifest.order}")
+    from .titles import parse_title
     for e in episodes:
-        number = e.source.number if e.source.number is not None else "-"
+        title = parse_title(e.title, manifest.title, manifest.titles.pattern, e.source.number,
+                            e.source.subtitle, e.source.short_title)
+        number = title.number if title.number is not None else "-"
         date = e.source.date.strftime("%Y-%m-%d") if e.source.date else "----------"
-        click.echo(f"{number:>4}  {date}  {e.title}  ({e.author or 'no author'})")
+        click.echo(f"{number:>4}  {date}  {title.title}  ({e.author or 'no author'})")
+        if title.subtitle:
+            click.echo(f"          subtitle: {title.subtitle}")
+        if title.short != title.title:
+            click.echo(f"          running head: {title.short}")
         for section in e.sections:
             click.echo(f"          {section.title}")
             for sub in section.children:

@@ -27,12 +27,14 @@ from ..themes import Theme
 from .assemble import ChapterMarks, Folios, assemble, body_layout
 from .pagelist import print_pages, print_source
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
-from .press import PressPlan, cmyk_css, dressing, padding, press_images, press_plan
 from .typeset import typeset
+from .press import PressPlan, cmyk_css, dressing, padding, press_images, press_plan
 
 PT_PER_MM = 72 / 25.4
 PX_PER_PT = 4 / 3
 BLOCK_SLACK = 0.01  # points
+# A4 reads best at 35-40 characters a line (TYPOGRAPHY.md): 38 of 12 pt, a 161 mm block.
+HANDOUT_FONT_PT, HANDOUT_CHARS = 12, 38
 FOLIO_GAP_MM = 5  # from the text block's foot to the top of the folio
 FRONT_MARKS = {"colophon": "版权信息", "toc": "目录"}
 MAX_TOC_SECTIONS = 150  # past this, a printed 目录 with every section runs to many pages: episodes only
@@ -53,12 +55,13 @@ class Geometry:
     bleed: float  # millimetres, 0 for the screen
 
 
-def geometry(settings: PdfSettings, press: bool, font_pt: float = 10.5) -> Geometry:
-    """Margins that make the text block a whole number of characters wide."""
+def geometry(settings: PdfSettings, press: bool, font_pt: float = 10.5, chars: int | None = None) -> Geometry:
+    """Margins that make the text block a whole number of characters wide (`chars`, or as
+    many as fit in 78% of the page's width)."""
     width_mm, height_mm = settings.trim
     width = width_mm * PT_PER_MM
     height = height_mm * PT_PER_MM
-    chars = math.floor(width * 0.78 / font_pt)
+    chars = chars or math.floor(width * 0.78 / font_pt)
     text_width = chars * font_pt
     rest = width - text_width
     inner = round(rest * 0.54, 2)
@@ -127,6 +130,7 @@ def _setup(book: Book, theme: Theme, cache: ImageCache, press: bool) -> _Setup:
 def _view(chapter: Chapter, book: Book, href) -> dict:
     """What the templates need of a chapter."""
     return {"key": chapter.key, "number": chapter.number, "title": chapter.title, "lang": chapter.lang,
+            "subtitle": chapter.subtitle, "short_title": chapter.short_title or chapter.title,
             "author": chapter.author, "byline": chapter.byline, "body": typeset(chapter.body_with(href))}
 
 
@@ -162,7 +166,8 @@ def _lay_out(book: Book, theme: Theme, cache: ImageCache, press: bool, workers: 
     styles = (pages_css, setup.base_css)
     tags = setup.options if press else (("pdf_tags", True),)  # the screen PDF is tagged for assistive technology
     jobs = [PartJob(c.key, theme.render("pdf/body.html", book=book, chapters=[_view(c, book, images.get)],
-                                        created=setup.created), styles, setup.roots, tags, defer_fonts=True)
+                                        created=setup.created), styles, setup.roots, tags, defer_fonts=True,
+                    makeup=True)
             for c in book.chapters]
     jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', styles, setup.roots,
                         setup.options, defer_fonts=True))
@@ -208,7 +213,7 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
             "children": [{"id": e.id, "title": e.title, "page": folio(part, start, e.id)} for e in c.toc]
             if depth > 1 else []}
            for c, part, start in zip(book.chapters, episodes, starts)]
-    chapters = [{"title": c.title, "byline": c.byline} for c in book.chapters]
+    chapters = [{"title": c.full_title or c.title, "byline": c.byline} for c in book.chapters]
     build_date = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
     css = (setup.inks(theme.render("pdf/pages.css", g=setup.g, book=book, front=True, stamped=False)), setup.base_css)
     options = (("pdf_identifier", book.identifier.encode()[:32]),) + setup.options
@@ -262,7 +267,7 @@ def write_handout(chapter: Chapter, book: Book, path: Path, theme: Theme, cache:
     view = _view(chapter, book, images.get)
     header = book.title + (f" · 第 {chapter.number} 期" if chapter.number is not None else "")
     created = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    g = geometry(PdfSettings(trim=(210.0, 297.0)), press=False, font_pt=11)
+    g = geometry(PdfSettings(trim=(210.0, 297.0)), press=False, font_pt=HANDOUT_FONT_PT, chars=HANDOUT_CHARS)
     page_css = theme.render("pdf/handout-pages.css", header=header, byline=view["byline"], g=g)
     markup = theme.render("pdf/handout.html", chapter=view, series=book.title, created=created)
     roots = (str(cache.root / "objects"), str(cache.root / "derived"), *(str(f) for f in theme.folders))
