@@ -244,6 +244,40 @@ def test_an_edit_a_break_and_a_mend_reach_a_live_reload_client(tmp_path):
         events.close()
 
 
+def test_a_broken_manifest_at_start_is_shown_and_mending_it_brings_the_book(tmp_path):
+    series = make_series(tmp_path / "series")
+    manifest = series / "series.toml"
+    good = manifest.read_text(encoding="utf-8")
+    manifest.write_text(good.replace('title = "预览测试"', 'title = "预览测试"\ntitel = "typo"'), encoding="utf-8")
+    with serving(series, tmp_path / "cache") as running:
+        text = html.fromstring(running.page("/")[1]).text_content()
+        assert "series.toml:2: unknown key 'titel'; did you mean 'title'?" in text
+        events = Events(running)
+        broken = events.until(lambda v: v["book"] >= 1)
+        manifest.write_text(good, encoding="utf-8")
+        events.until(lambda v: v["book"] > broken["book"])
+        page = html.fromstring(running.page("/")[1])
+        assert not page.xpath("//*[@id='preview-error']") and "第二篇" in page.text_content()
+        events.close()
+
+
+def test_the_series_theme_folder_is_watched(tmp_path):
+    series = make_series(tmp_path / "series")
+    (series / "series.toml").write_text('theme = "mine"\n' + (series / "series.toml").read_text(encoding="utf-8"),
+                                        encoding="utf-8")
+    css = series / "themes" / "mine" / "css" / "epub.css"
+    css.parent.mkdir(parents=True)
+    css.write_text("p { color: black; }\n", encoding="utf-8")
+    with serving(series, tmp_path / "cache") as running:
+        assert running.page("/book/style/book.css")[1] == b"p { color: black; }\n"
+        events = Events(running)
+        first = events.until(lambda v: v["book"] >= 1)
+        css.write_text("p { color: maroon; }\n", encoding="utf-8")
+        events.until(lambda v: v["book"] > first["book"])
+        assert running.page("/book/style/book.css")[1] == b"p { color: maroon; }\n"
+        events.close()
+
+
 def test_ctrl_c_stops_cleanly(tmp_path):
     with serving(make_series(tmp_path / "series"), tmp_path / "cache") as running:
         assert running.request("/")[0] == 200
