@@ -63,8 +63,8 @@ def test_info_prune_and_clear_keep_what_the_given_series_use(tmp_path, image_ser
     url = image_server.url_for("/ok.png")
     keep = series_with(tmp_path / "keep", {"a.md": "留下的", "b.md": "也留下"}, url)
     drop = series_with(tmp_path / "drop", {"c.md": "丢掉的", "d.md": "也丢掉"}, url.replace("ok.png", "ok.jpg"))
-    for folder in (keep, drop):
-        build(folder, BuildOptions(formats=("epub", "pdf"), outdir=tmp_path / f"out-{folder.name}", jobs=1))
+    for folder in (keep, drop):  # two workers: parts laid out in other processes are recorded too
+        build(folder, BuildOptions(formats=("epub", "pdf"), outdir=tmp_path / f"out-{folder.name}", jobs=2))
     cache = Cache()
     before = {s.kind: s for s in info(cache)}
     shown = invoke("cache", "info").output

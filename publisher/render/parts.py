@@ -164,10 +164,10 @@ class PartCache:
         return self.cache.use(self.root / key[:2] / f"{key}{suffix}")
 
     def load(self, job: PartJob) -> RenderedPart | None:
-        key = job.key
+        key, pdf = job.key, self.path(job.key)  # both files noted as used even when a worker makes them
         try:
             meta = json.loads(self.path(key, ".json").read_text(encoding="utf-8"))
-            if self.path(key).stat().st_size != meta["bytes"]:
+            if pdf.stat().st_size != meta["bytes"]:
                 return None
         except (OSError, ValueError, KeyError):
             return None
