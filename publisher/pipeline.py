@@ -147,9 +147,12 @@ def image_failures(episodes: list[Episode], localized: Localized) -> tuple[Image
 
 
 def problems(episodes: list[Episode], failures: tuple[ImageFailure, ...]) -> list[Problem]:
-    """The warnings of a build so far: the episodes' own, then each image that failed."""
+    """The warnings of a build so far: the episodes' own, then each image that failed (with the
+    line of its post that names it, when the URL is written there as such)."""
+    sources = {str(e.source.path): e.source for e in episodes}
     return [w for e in episodes for w in e.warnings] + [
-        Problem("image", f"image not available: {f.url} ({f.reason})", f.episode) for f in failures]
+        Problem("image", f"image not available: {f.url} ({f.reason})", f.episode,
+                sources[f.episode].line_of(f.url) if f.episode in sources else None) for f in failures]
 
 
 def _report(manifest: Manifest, outputs, localized: Localized, failures, warnings, timings: Timings) -> Report:

@@ -37,6 +37,14 @@ class SourceEpisode:
     short_title: str | None = None
     warnings: tuple[Problem, ...] = ()
 
+    def line_of(self, text: str) -> int | None:
+        """The line of the file where `text` (e.g. an image URL) first appears in the body, as
+        written or with `&` escaped; None when it is not there as such (e.g. percent-encoded)."""
+        for form in dict.fromkeys((text, text.replace("&", "&amp;"))):
+            if form and (at := self.body.find(form)) >= 0:
+                return self.body_line + self.body.count("\n", 0, at)
+        return None
+
 
 def read_source(path: Path) -> SourceEpisode:
     """Read one post; raise SourceError for what cannot be read."""

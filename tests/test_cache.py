@@ -124,3 +124,13 @@ def test_build_reports_what_list_warns_about(tmp_path):
     assert any("episode number 5 also used by a.md" in w for w in listed)
     assert any("no episode number" in w for w in listed)
     assert listed <= shown
+
+
+def test_a_failed_image_is_reported_at_the_line_that_names_it(tmp_path, image_server):
+    folder = write_series(tmp_path / "s", images={"allow-hosts": ["127.0.0.1"]})
+    url = image_server.url_for("/missing.png")
+    post = write_post(folder / "episodes" / "a.md", "缺图", f"<p>第一段。</p>\n<p>第二段。</p>\n<p><img src=\"{url}\"></p>")
+    report = build(folder, BuildOptions(formats=("epub",), outdir=tmp_path / "out"))
+    (warning,) = [w for w in report.warnings if w.category == "image"]
+    line = next(n for n, text in enumerate(post.read_text(encoding="utf-8").splitlines(), 1) if url in text)
+    assert (warning.where, warning.line) == (str(post), line) and "HTTP 404" in warning.message
