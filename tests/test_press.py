@@ -278,3 +278,47 @@ def test_cmyk_css_converts_colours_not_selectors_or_strings():
     red = css.split("background:")[1].split("device-cmyk(")[1].split(")")[0]
     cyan, magenta, yellow, black = map(float, red.split())
     assert magenta > 0.7 and yellow > 0.7  # a hue goes on the colour plates, through the profile
+
+
+def _handmade(tmp_path: Path, content: bytes, images: dict, pages: int = 1, slug: float = 9) -> Path:
+    """A PDF written with pikepdf: A5 pages with 3 mm bleed and a slug, `content` on each."""
+    pdf = pikepdf.new()
+    w, h, b, s = 148 * MM, 210 * MM, 3 * MM, slug * MM
+    for _ in range(pages):
+        page = pdf.add_blank_page(page_size=(w, h))
+        page.obj.TrimBox, page.obj.BleedBox = [0, 0, w, h], [-b, -b, w + b, h + b]
+        page.obj.MediaBox = [-b - s, -b - s, w + b + s, h + b + s]
+        xobjects = {f"/{name}": pdf.make_stream(raw, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=width,
+                                                Height=height, ColorSpace=pikepdf.Name(space), BitsPerComponent=8)
+                    for name, (raw, width, height, space) in images.items()}
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(xobjects))
+        page.obj.Contents = pdf.make_stream(content)
+    path = tmp_path / "made-print.pdf"
+    pdf.save(path)
+    return path
+
+
+def test_preflight_names_each_problem_page_by_page(tmp_path):
+    from publisher.preflight import PressLimits, preflight
+    content = (b"BT 0.6 0.5 0.5 1 k 10 0 0 10 50 500 Tm (rich) Tj ET "  # four-colour black text
+               b"BT 0 0 0 1 k 10 0 0 10 50 480 Tm (solid) Tj ET "  # single-ink black: fine
+               b"0.9 0.9 0.9 0.9 k 0 0 10 10 re f "  # 360% ink
+               b"q 0.4 0 0 0.4 50 50 cm /Ink Do Q q 288 0 0 288 50 200 cm /Web Do Q")  # Ink: 360 ppi
+    images = {"Ink": (b"\xff" * 4 * 4, 2, 2, "/DeviceCMYK"),  # every pixel 400%
+              "Web": (b"\x80" * 3 * 400 * 400, 400, 400, "/DeviceRGB")}  # 400 px across 4 in: 100 ppi
+    with pikepdf.open(_handmade(tmp_path, content, images, pages=6)) as pdf:
+        problems, warnings = preflight(pdf, PressLimits())
+    text = "\n".join(problems)
+    assert "page count 6 is not a multiple of 4" in text and "no PDF/X output intent" in text
+    assert "rich-black text (black on several plates) on 6 page(s): p1 (CMYK 0.6 0.5 0.5 1)" in text
+    assert "ink over 300% on 6 page(s): p1 (CMYK 0.9 0.9 0.9 0.9)" in text
+    assert "DeviceRGB colour (images) on 6 page(s): p1 (/Web)" in text
+    assert "… and 1 more page(s)" in text  # the first five pages named, the rest counted
+    assert not any("slug" in p or "bleed" in p for p in problems)
+    assert warnings == ["images under 300 ppi on 6 page(s): p1 (/Web: 100 ppi); p2 (/Web: 100 ppi); "
+                        "p3 (/Web: 100 ppi); p4 (/Web: 100 ppi); p5 (/Web: 100 ppi) … and 1 more page(s)"]
+    ink_only = {"Ink": images["Ink"]}
+    with pikepdf.open(_handmade(tmp_path, b"q 0.4 0 0 0.4 50 50 cm /Ink Do Q", ink_only, pages=4, slug=1)) as pdf:
+        problems, _ = preflight(pdf, PressLimits())
+    assert any(p.startswith("no slug of 3 mm") and "(1.0 mm)" in p for p in problems)
+    assert any(p.startswith("ink over 300% on 4 page(s): p1 (image /Ink: 400%)") for p in problems)
