@@ -12,6 +12,7 @@ book, a page of its PDF), so `..`, encoded separators and absolute paths all mee
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -233,9 +234,10 @@ def serve(series: Path, host: str = "127.0.0.1", port: int = 8000, open_browser:
         hint = f" (try --port {port + 1}, or --port 0 for any free one)" if exc.errno == 98 else ""
         raise PublisherError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
     stop = threading.Event()
-    # A handler, not KeyboardInterrupt: it is inherited by the PDF's layout processes (forked),
-    # where it is harmless, so Ctrl-C prints no traceback from them.
+    # Ctrl-C reaches the whole process group: the PDF's layout processes (forked) ignore it, so
+    # it prints no traceback from them, and this process ends them with SIGTERM when it stops.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    os.register_at_fork(after_in_child=_child_signals)
     workers = [threading.Thread(target=server.serve_forever, daemon=True)] + [
         threading.Thread(target=loop, daemon=True) for loop in (preview.book_loop, preview.pdf_loop, preview.watch_loop)]
     for worker in workers:
@@ -255,13 +257,24 @@ def serve(series: Path, host: str = "127.0.0.1", port: int = 8000, open_browser:
     server.shutdown()
     server.server_close()
     for worker in workers[1:]:
-        worker.join(3)
+        worker.join(1)
+    if any(worker.is_alive() for worker in workers[1:]):
+        for child in multiprocessing.active_children():  # a layout in progress: its pool's processes
+            child.terminate()
+        for worker in workers[1:]:
+            worker.join(2)
     shutil.rmtree(outdir, ignore_errors=True)
     for sig, handler in previous.items():
         signal.signal(sig, handler)
     if any(worker.is_alive() for worker in workers[1:]):
-        # a layout still running: concurrent.futures would wait for it at exit, for minutes
+        # a build still running (an image download): concurrent.futures would wait for it at exit
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
     return 0
+
+
+def _child_signals() -> None:
+    """In a forked layout process: Ctrl-C is for the preview to handle, SIGTERM ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -69,7 +69,7 @@ def serving(series: Path, cache: Path, *args: str):
     """`publisher serve SERIES --port 0 ARGS`, stopped with SIGINT at the end."""
     command = [sys.executable, "-c", "import sys; from publisher.cli import main; sys.exit(main())",
                "serve", str(series), "--port", "0", *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
                                env=dict(os.environ, PUBLISHER_CACHE=str(cache), PYTHONUNBUFFERED="1"))
     lines: list[str] = []
     started = threading.Event()
@@ -278,14 +278,29 @@ def test_the_series_theme_folder_is_watched(tmp_path):
         events.close()
 
 
-def test_ctrl_c_stops_cleanly(tmp_path):
+def test_ctrl_c_stops_cleanly_even_while_the_pdf_is_laid_out(tmp_path):
     with serving(make_series(tmp_path / "series"), tmp_path / "cache") as running:
-        assert running.request("/")[0] == 200
-        running.process.send_signal(signal.SIGINT)
+        assert running.request("/")[0] == 200  # the book is built; the PDF (cold cache) is being laid out
+        os.killpg(running.process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
         assert running.process.wait(5) == 0
-        time.sleep(0.2)
+        time.sleep(0.5)
         output = "".join(running.lines)
         assert "Traceback" not in output and "stopping" in output
+        assert not alive_in_group(running.process.pid)  # no layout process left behind
+
+
+def alive_in_group(group: int) -> list[str]:
+    """Processes of a process group that are still running (not zombies), from /proc."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        state, _, pgrp = rest.split()[:3]
+        if int(pgrp) == group and state != "Z":
+            alive.append(name.split("(", 1)[1])
+    return alive
 
 
 def test_a_busy_port_is_one_line_and_another_host_is_announced(tmp_path):
