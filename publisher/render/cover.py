@@ -48,29 +48,31 @@ def _font(size: int, style: str = "Bold", face: str = "SC"):
     return ImageFont.truetype(found[0], size, index=found[1])
 
 
-def make_cover(title: str, subtitle: str, count: int, authors: tuple[str, ...], language: str = "zh-CN") -> bytes:
+def make_cover(title: str, subtitle: str, count: int, authors: tuple[str, ...], language: str = "zh-CN",
+               size: tuple[int, int] = (WIDTH, HEIGHT)) -> bytes:
     """The cover design, its text in the Noto Serif CJK face of the book's language (TC for a
-    zh-TW edition)."""
+    zh-TW edition); `size` in pixels (the wrap-around cover asks for the trim's proportions)."""
+    width, height = size
     face = region(language)
     seed = hashlib.sha256(title.encode()).digest()
     hue = (40 + seed[0] % 60, 50 + seed[1] % 50, 70 + seed[2] % 60)
-    im = Image.new("RGB", (WIDTH, HEIGHT), hue)
+    im = Image.new("RGB", (width, height), hue)
     draw = ImageDraw.Draw(im)
-    draw.rectangle([120, 120, WIDTH - 120, HEIGHT - 120], outline=(245, 240, 228), width=6)
-    draw.rectangle([0, int(HEIGHT * 0.62), WIDTH, int(HEIGHT * 0.62) + 16], fill=(245, 240, 228))
+    draw.rectangle([120, 120, width - 120, height - 120], outline=(245, 240, 228), width=6)
+    draw.rectangle([0, int(height * 0.62), width, int(height * 0.62) + 16], fill=(245, 240, 228))
     y = 520
     for line in textwrap.wrap(title, 7) or [title]:
-        draw.text((WIDTH // 2, y), line, font=_font(190, "Bold", face), fill=(250, 247, 240), anchor="ma")
+        draw.text((width // 2, y), line, font=_font(190, "Bold", face), fill=(250, 247, 240), anchor="ma")
         y += 240
     if subtitle:
         y += 40
         for line in textwrap.wrap(subtitle, 14):
-            draw.text((WIDTH // 2, y), line, font=_font(86, "Regular", face), fill=(240, 235, 222), anchor="ma")
+            draw.text((width // 2, y), line, font=_font(86, "Regular", face), fill=(240, 235, 222), anchor="ma")
             y += 120
-    draw.text((WIDTH // 2, int(HEIGHT * 0.62) + 140), f"共 {count} 篇", font=_font(80, "Regular", face),
+    draw.text((width // 2, int(height * 0.62) + 140), f"共 {count} 篇", font=_font(80, "Regular", face),
               fill=(250, 247, 240), anchor="ma")
     if authors:
-        draw.text((WIDTH // 2, HEIGHT - 360), "、".join(authors[:4]), font=_font(70, "Regular", face),
+        draw.text((width // 2, height - 360), "、".join(authors[:4]), font=_font(70, "Regular", face),
                   fill=(250, 247, 240), anchor="ma")
     out = io.BytesIO()
     im.save(out, "JPEG", quality=88)

@@ -30,6 +30,9 @@ MIN_SPINE_TEXT_MM = 5.0  # under this the spine holds no type (print-on-demand s
 SPINE_MARGIN_MM = 18.0  # type on the spine keeps this far from the head and the foot
 STORE_WIDTH = 1600  # pixels across the front-cover PNG
 CJK = re.compile(r"^(zh|ja|ko)\b", re.I)
+# Punctuation stacked on a spine takes its vertical presentation form (Unicode FE10-FE19,
+# FE30-FE44), as vertical setting does (W3C clreq §3.1.7); WeasyPrint 70 has no writing-mode.
+VERTICAL_FORMS = str.maketrans("、。，：；！？（）《》「」『』—…", "︑︒︐︓︔︕︖︵︶︽︾﹁﹂﹃﹄︱︙")
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def write_wrap_cover(book: Book, pdf_path: Path, png_path: Path, theme: Theme, c
     from .parts import PartJob, render_part
     plan = press_plan(book.manifest.press, book.manifest.pdf.bleed)
     g = cover_geometry(book, pages)
-    design = _front_design(book, cache)
+    design = _front_design(book, cache, g)
     front = cache.derived(f"press-cover-{plan.profile_digest}-{plan.max_ink}-{hashlib.sha256(design).hexdigest()}.jpg")
     if not front.is_file():
         atomic_write(front, convert_for_press(design, plan, line_art=False)[0])
@@ -78,16 +81,18 @@ def write_wrap_cover(book: Book, pdf_path: Path, png_path: Path, theme: Theme, c
         store_png(design, g).save(temporary, "PNG", optimize=True)
 
 
-def _front_design(book: Book, cache: ImageCache) -> bytes:
-    """The front: the series' cover image, else the generated design (kept in the cache)."""
+def _front_design(book: Book, cache: ImageCache, g: CoverGeometry) -> bytes:
+    """The front: the series' cover image, else the generated design in the trim's proportions
+    (the e-book's 1600 x 2560 would lose its frame to the crop); kept in the cache."""
     if book.manifest.cover:
         return book.manifest.cover.read_bytes()
     from .cover import make_cover
-    design = (book.title, book.subtitle, len(book.chapters), book.authors, book.language)
+    size = (STORE_WIDTH, round(STORE_WIDTH * g.trim_h / g.trim_w))
+    design = (book.title, book.subtitle, len(book.chapters), book.authors, book.language, size)
     key = hashlib.sha256(repr(design).encode()).hexdigest()
     derived = cache.derived(f"cover-design-{key}.jpg")
     if not derived.is_file():
-        atomic_write(derived, make_cover(book.title, book.subtitle, len(book.chapters), book.authors, book.language))
+        atomic_write(derived, make_cover(*design[:5], size=size))
     return derived.read_bytes()
 
 
@@ -96,8 +101,10 @@ def _view(book: Book, g: CoverGeometry, plan: PressPlan, design: bytes, pages: i
     ground = css_cmyk(_edge_colour(design), plan)
     vertical = bool(CJK.match(book.language))
     spine_pt, author = _spine_type(book, g, vertical)
+    spine_title = book.title.translate(VERTICAL_FORMS) if vertical else book.title
     description = book.manifest.description or book.subtitle
-    return {"book": book, "g": g, "pages": pages, "spine_pt": spine_pt, "spine_author": author, "vertical": vertical,
+    return {"book": book, "g": g, "pages": pages, "spine_pt": spine_pt, "vertical": vertical, "spine_title": spine_title,
+            "spine_author": author.translate(VERTICAL_FORMS) if vertical else author,
             "ground": "device-cmyk(%g %g %g %g)" % ground, "paper": "device-cmyk(0 0 0 0)",
             "description": description, "contents": [c.title for c in book.chapters][:16]}
 
