@@ -176,7 +176,8 @@ def handout_command(post, output, offline):
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback lets others on your network read the preview.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in the default browser.")
-def serve_command(series, port, host, open_browser):
+@click.option("--offline", is_flag=True, help="Use cached images only; make no request.")
+def serve_command(series, port, host, open_browser, offline):
     """Preview the book in a browser while you edit: rebuilt and reloaded on every save.
 
     \b
@@ -184,7 +185,7 @@ def serve_command(series, port, host, open_browser):
       publisher serve series/product-stories --open
     """
     from .serve import serve
-    sys.exit(serve(series, host, port, open_browser, echo=click.echo))
+    sys.exit(serve(series, host, port, open_browser, offline=offline, echo=click.echo))
 
 
 @main.command("images")

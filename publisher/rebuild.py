@@ -57,9 +57,9 @@ class Preview:
     """The latest Snapshot behind a condition (the live-reload streams wait on it), and the
     threads that rebuild it."""
 
-    def __init__(self, manifest: Path, outdir: Path, echo=print):
+    def __init__(self, manifest: Path, outdir: Path, echo=print, offline: bool = False):
         self.manifest, self.root, self.outdir, self.echo = manifest, manifest.parent, outdir, echo
-        self.options = BuildOptions(formats=("pdf",))
+        self.options = BuildOptions(formats=("pdf",), offline=offline)
         self.dirty = threading.Event()
         self.dirty.set()  # the first build
         self.stopped = threading.Event()

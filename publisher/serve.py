@@ -222,11 +222,12 @@ class PreviewServer(ThreadingHTTPServer):
         return not self.loopback or name in LOOPBACK
 
 
-def serve(series: Path, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, echo=print) -> int:
+def serve(series: Path, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, offline: bool = False,
+          echo=print) -> int:
     """Build, serve and watch until Ctrl-C (or SIGTERM); 0 when stopped."""
     manifest = find_manifest(series)
     outdir = Path(tempfile.mkdtemp(prefix="publisher-preview-"))
-    preview = Preview(manifest, outdir, echo)
+    preview = Preview(manifest, outdir, echo, offline)
     try:
         server = PreviewServer(host, port, preview)
     except OSError as exc:

@@ -303,6 +303,19 @@ def alive_in_group(group: int) -> list[str]:
     return alive
 
 
+def test_offline_makes_no_request(tmp_path, canary):
+    port, hits = canary
+    series = make_series(tmp_path / "series")
+    manifest = series / "series.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("[images]", '[images]\nallow-hosts = ["127.0.0.1"]'),
+                        encoding="utf-8")
+    write_post(series / "episodes" / "003-third.md", "预览测试#003_第三篇", f'<p><img src="http://127.0.0.1:{port}/new.png"></p>')
+    with serving(series, tmp_path / "cache", "--offline") as running:
+        warnings = html.fromstring(running.page("/")[1]).get_element_by_id("preview-warnings").text_content()
+        assert f"127.0.0.1:{port}/new.png (offline (not in the cache))" in warnings
+    assert hits == []
+
+
 def test_a_busy_port_is_one_line_and_another_host_is_announced(tmp_path):
     series = make_series(tmp_path / "series")
     with socket.socket() as taken:
