@@ -4,7 +4,8 @@ with every word of the input kept.
 
 The content model is checked here in Python for speed (hypothesis tries hundreds of trees); the
 rules are HTML's (WHATWG HTML §3.2.5.2 kinds of content, §4.4 grouping content) for the
-elements the sanitizer allows. One test builds a book from such trees and runs EPUBCheck itself.
+elements the sanitizer allows. EPUBCheck itself reads the golden nesting cases
+(fixtures/normalize/nest-*.html), which test_epub.py builds into a book with every feed shape.
 """
 from pathlib import Path
 
