@@ -10,14 +10,16 @@ from conftest import SAMPLE, epubcheck, pdf_text
 
 NS = {"x": "http://www.w3.org/1999/xhtml", "opf": "http://www.idpf.org/2007/opf",
       "dc": "http://purl.org/dc/elements/1.1/", "epub": "http://www.idpf.org/2007/ops"}
-TITLES = ["产品故事#001_通讯录——协同办公的第一块积木", "产品故事#002_消息——已读回执引发的争论",
-          "产品故事#003_在线文档——从“发附件”到“发链接”"]
+# The posts are titled "产品故事#001_通讯录——协同办公的第一块积木" …; the book names them by
+# their own title (the series name is the book's, the number a label, the subtitle apart).
+TITLES = ["通讯录", "消息", "在线文档"]
+SUBTITLES = ["协同办公的第一块积木", "已读回执引发的争论", "从“发附件”到“发链接”"]
 
 
 def test_outputs_and_report(sample_build):
     out, report = sample_build
     names = sorted(p.relative_to(out).as_posix() for p in report.outputs)
-    assert names[:1] == ["handouts/001-产品故事-001_通讯录-协同办公的第一块积木.pdf"]
+    assert names[:1] == ["handouts/001-通讯录.pdf"]  # the clean title, not the series name and number
     assert {"product-stories.epub", "product-stories.pdf", "product-stories-print.pdf"} <= set(names)
     assert all(p.is_file() for p in report.outputs) and (out / "report.json").is_file()
     assert report.images_total == 5 and not report.failed
@@ -79,11 +81,11 @@ def test_pdf_book_structure(sample_build):
     pages = pdf_text(path)
     assert "产品故事" in pages[0]
     toc = next(p for p in pages[:4] if "目录" in p)
-    for title in TITLES:
-        start = next(i for i, p in enumerate(pages) if title.split("_")[1][:6] in p.replace("\n", "") and i > 3)
+    for title, subtitle in zip(TITLES, SUBTITLES):
+        start = next(i for i, p in enumerate(pages) if subtitle in p.replace("\n", "") and i > 3)
         folio = labels[start]
         assert int(folio) % 2 == 1  # episodes open on rectos
-        line = next(l for l in toc.splitlines() if title.split("_")[1][:6] in l)
+        line = next(l for l in toc.splitlines() if l.startswith(title))
         assert line.rstrip().endswith(folio), (line, folio)
 
 
@@ -104,21 +106,23 @@ def test_handouts_are_a4_with_header(sample_build):
     out, _ = sample_build
     handouts = sorted((out / "handouts").glob("*.pdf"))
     assert len(handouts) == 3
-    for path, title in zip(handouts, TITLES):
+    for path, title, subtitle in zip(handouts, TITLES, SUBTITLES):
         with pikepdf.open(path) as pdf:
             box = [float(v) for v in pdf.pages[0].MediaBox]
             count = len(pdf.pages)
         assert abs(box[2] - 595.3) < 1 and abs(box[3] - 841.9) < 1
         first = pdf_text(path, 1, 1)[0]
-        assert title.split("_")[1][:6] in first.replace("\n", "") and "产品故事" in first
+        lines = first.splitlines()
+        assert title in lines and subtitle in lines and "产品故事" in first  # title and subtitle apart
         assert re.search(rf"第\s*1\s*页\s*/\s*共\s*{count}\s*页", first)
 
 
 def test_epub_is_reproducible(sample_build, tmp_path):
     from publisher.pipeline import BuildOptions, build
     out, _ = sample_build
-    again = build(SAMPLE, BuildOptions(formats=("epub",), outdir=tmp_path, offline=True))
-    assert again.outputs[0].read_bytes() == (out / "product-stories.epub").read_bytes()
+    # the same formats: an EPUB built beside a PDF carries its page list
+    again = build(SAMPLE, BuildOptions(formats=("epub", "pdf", "print", "handouts"), outdir=tmp_path, offline=True))
+    assert (tmp_path / "product-stories.epub").read_bytes() == (out / "product-stories.epub").read_bytes()
 
 
 def test_editing_one_episode_lays_out_only_that_one_and_keeps_the_book_right(tmp_path, monkeypatch):
@@ -149,9 +153,9 @@ def test_editing_one_episode_lays_out_only_that_one_and_keeps_the_book_right(tmp
     toc = next(t for t in texts[:5] if "目录" in t)
     for title, folio in starts.items():
         assert int(folio) % 2 == 1
-        line = next(l for l in toc.splitlines() if title.split("_")[1][:6] in l)
+        line = next(l for l in toc.splitlines() if l.startswith(title))
         assert line.rstrip().endswith(" " + folio)
-        assert title.split("_")[1][:6] in texts[labels.index(folio)].replace("\n", "")
+        assert SUBTITLES[TITLES.index(title)] in texts[labels.index(folio)].replace("\n", "")
     assert int(starts[TITLES[1]]) > 5  # the second episode moved back
     body = [i for i, label in enumerate(labels) if label.isdigit()]
     folio_pages = [i for i in body if texts[i].strip() and labels[i] in texts[i].split()]
