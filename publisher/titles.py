@@ -66,6 +66,10 @@ def _by_default(full: str, series: str) -> tuple[int | None, str, str]:
     if series and rest.startswith(series):
         rest = rest[len(series):]
     number = None
+    if rest is full:  # not the manifest's series name: any short name before '#NNN' is one too
+        m = re.match(r"[^#＃\s][^#＃]{1,23}(?=[#＃]\s*\d)", rest)
+        if m:
+            rest = rest[m.end():]
     m = re.match(r"\s*(?:#|＃|No\.?\s*|第)\s*0*(\d+)\s*(?:期|集|篇|话)?\s*[_\-—:：|、.．\s]*", rest)
     if m and (m.group(0).strip().startswith(("#", "＃", "No", "第")) or rest is not full):
         number = int(m.group(1))

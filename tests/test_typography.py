@@ -285,6 +285,8 @@ def test_page_markup_compresses_pairs_and_notes_links_but_leaves_code():
     ("产品故事#12 钉钉：从考勤到协同", "产品故事", (12, "钉钉", "从考勤到协同")),
     ("产品故事 | 飞书", "产品故事", (None, "飞书", "")),
     ("一篇没有编号的文章", "产品故事", (None, "一篇没有编号的文章", "")),
+    ("產品故事#009_釘釘——企業服務", "产品故事", (9, "釘釘", "企業服務")),  # a converted edition's titles
+    ("C#3 入门", "产品故事", (None, "C#3 入门", "")),
 ])
 def test_titles_split_into_number_title_and_subtitle(raw, series, parts):
     title = parse_title(raw, series)
