@@ -173,6 +173,19 @@ def page_list(epub: Epub) -> list[tuple[int, str, str]]:
     return out
 
 
+def test_a_page_begins_at_the_block_holding_its_top():
+    from publisher.render.pagelist import page_breaks, with_markers
+    anchors = {"a": (0, 0, 100), "b": (0, 0, 500), "c": (1, 0, 60), "d": (1, 0, 300), "e": (2, 0, 200),
+               "f": (1, 0, 40)}  # f: a figure the page makeup moved to the top of page 2
+    breaks = page_breaks(["a", "b", "c", "d", "f", "e"], anchors, 4, 7)
+    # page 8 starts with the moved figure; 9 begins inside d, which comes before f in reading
+    # order, so its marker goes with page 8's (numbers never go back); 10 begins inside e
+    assert breaks == ((7, ""), (8, "f"), (9, "f"), (10, "e"))
+    assert page_breaks(["a", "b", "c", "d", "e"], anchors, 4, 7) == ((7, ""), (8, "c"), (9, "d"), (10, "e"))
+    body = with_markers('<p id="a">一</p><p id="d">二</p><figure id="f"><img src="x" alt=""/></figure>', breaks)
+    assert re.findall(r'id="([^"]+)"', body) == ["a", "d", "page-8", "page-9", "f"]
+
+
 def test_page_list_follows_the_printed_pages(sample_build):
     out, _ = sample_build
     epub = Epub(out / "product-stories.epub")

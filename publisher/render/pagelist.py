@@ -45,7 +45,8 @@ def block_ids(body: str) -> list[str]:
 def page_breaks(ids: list[str], anchors: dict, pages: int, first_folio: int) -> tuple[tuple[int, str], ...]:
     """(folio, block id) for each page of one laid-out chapter: `anchors` maps an id to
     (page index, x, y) in the part; `first_folio` is the folio of the part's first page."""
-    placed = [(anchors[i][0], anchors[i][2], i) for i in ids if i in anchors]
+    # in the order the page shows them (makeup.py may move a figure below the next paragraph)
+    placed = sorted((anchors[i][0], anchors[i][2], i) for i in ids if i in anchors)
     top = min((y for p, y, _ in placed if p > 0), default=0.0)  # where text starts on a page
     breaks = [(first_folio, "")]
     for page in range(1, pages):
@@ -55,7 +56,19 @@ def page_breaks(ids: list[str], anchors: dict, pages: int, first_folio: int) -> 
             breaks.append((first_folio + page, starting[0][1]))
         elif before:
             breaks.append((first_folio + page, before[-1]))  # the page begins inside this block
-    return tuple(breaks)
+    return _in_reading_order(breaks, {block: n for n, block in enumerate(ids)})
+
+
+def _in_reading_order(breaks: list, order: dict) -> tuple[tuple[int, str], ...]:
+    """Page numbers never go back while one reads on: a marker the makeup's reordering would put
+    before the previous page's goes with it (before the same block)."""
+    kept, last = [breaks[0]], -1
+    for folio, block in breaks[1:]:
+        if order[block] < last:
+            block = kept[-1][1]
+        kept.append((folio, block))
+        last = order[block]
+    return tuple(kept)
 
 
 def marker(folio: int) -> str:
@@ -64,8 +77,8 @@ def marker(folio: int) -> str:
 
 
 def with_markers(body: str, breaks: tuple[tuple[int, str], ...]) -> str:
-    """`body` with the markers of pages that begin inside it placed before their blocks
-    (markers for the chapter's head, block id "", are left to the chapter template)."""
+    """`body` with the markers of pages that begin inside it placed before their blocks (the
+    marker of the chapter's first page, block id "", goes at the top of its document: epub.py)."""
     before: dict[str, str] = {}
     for folio, block in breaks:
         if block:
