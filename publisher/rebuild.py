@@ -19,12 +19,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .book import Book
+from .cache import default_root
 from .errors import Problem, PublisherError
 from .manifest import slugify
 from .pipeline import BACKENDS, BuildOptions, Prepared, prepare
 from .render import preview as pages
 from .report import Timings
 from .themes import Theme, load_theme
+
+POSTS = (".md", ".markdown", ".html", ".htm")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Preview:
     def __init__(self, manifest: Path, outdir: Path, echo=print, offline: bool = False):
         self.manifest, self.root, self.outdir, self.echo = manifest, manifest.parent, outdir, echo
         self.options = BuildOptions(formats=("pdf",), offline=offline)
+        self.cache_root = default_root().resolve()
         self.dirty = threading.Event()
         self.dirty.set()  # the first build
         self.stopped = threading.Event()
@@ -158,16 +162,18 @@ class Preview:
             self.dirty.set()
 
     def relevant(self, path: Path) -> bool:
-        """Whether a change under the series folder can change the book: the manifest, an
-        episode (or a new post beside them), the cover, the series' themes/. While the build is
-        broken, anything in the folder may be the mend."""
-        snapshot = self._snapshot
-        if snapshot.prepared is None or snapshot.error:
+        """Whether a change under the series folder can change the book: the manifest, the
+        series' themes/, the cover, an episode or a new post beside them (any post until a
+        manifest has been read). Never the cache, which may live in the series folder."""
+        if path.is_relative_to(self.cache_root):
+            return False
+        if path == self.manifest or path.is_relative_to(self.root / "themes"):
             return True
-        m = snapshot.prepared.manifest
-        folders = {e.parent for e in m.episodes}
-        return (path in (m.path, m.cover) or path in m.episodes or path.is_relative_to(self.root / "themes")
-                or path.parent in folders and path.suffix.lower() in (".md", ".markdown", ".html", ".htm"))
+        post = path.suffix.lower() in POSTS
+        m = self._snapshot.prepared.manifest if self._snapshot.prepared else None
+        if m is None:
+            return post
+        return path == m.cover or path in m.episodes or post and path.parent in {e.parent for e in m.episodes}
 
 
 def episode_names(book: Book) -> dict[str, str]:

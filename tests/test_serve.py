@@ -278,6 +278,22 @@ def test_the_series_theme_folder_is_watched(tmp_path):
         events.close()
 
 
+def test_only_changes_that_can_change_the_book_rebuild_it(tmp_path, monkeypatch):
+    from publisher.rebuild import Preview
+    series = make_series(tmp_path / "series").resolve()
+    monkeypatch.setenv("PUBLISHER_CACHE", str(series / ".cache"))  # a cache kept in the series folder
+    preview = Preview(series / "series.toml", tmp_path / "out", echo=lambda line: None)
+    wanted = [series / "series.toml", series / "episodes" / "001-first.md", series / "themes" / "mine" / "css" / "pdf.css"]
+    unwanted = [series / ".cache" / "episodes" / "ab" / "x.json", series / "notes.txt", series / "output" / "book.pdf"]
+    for path in wanted + [series / "drafts" / "new.md"]:  # before a manifest is read, any post may matter
+        assert preview.relevant(path), path
+    assert not any(preview.relevant(path) for path in unwanted)
+    preview.build_book()
+    assert preview.snapshot.prepared and not any(preview.relevant(path) for path in unwanted)
+    assert all(preview.relevant(path) for path in wanted + [series / "episodes" / "003-new.md"])
+    assert not preview.relevant(series / "drafts" / "new.md")  # not where the manifest's episodes are
+
+
 def test_ctrl_c_stops_cleanly_even_while_the_pdf_is_laid_out(tmp_path):
     with serving(make_series(tmp_path / "series"), tmp_path / "cache") as running:
         assert running.request("/")[0] == 200  # the book is built; the PDF (cold cache) is being laid out
