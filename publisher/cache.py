@@ -9,7 +9,8 @@ Layout under the root (PUBLISHER_CACHE, else $XDG_CACHE_HOME/publisher):
     derived    derived/ab/<key>       images prepared per format, generated covers
     episodes   episodes/ab/<sha>.json normalized episodes (normalize/store.py)
     layouts    pdf/ab/<key>.pdf|.json laid-out PDF parts (render/parts.py)
-    fonts      fonts/<key>            the font files laid-out parts use
+    fonts      fonts/<key>[.ref]      the font programs laid-out parts use: a reference to the
+                                      installed file with those bytes, else a copy
     uses       uses/<sha>.json        per series and format: the entries its last build used
 
 Every store takes a `Cache` and asks it for its folder; each entry a build reads or writes is
@@ -18,10 +19,12 @@ knows what a series needs without building it again.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,8 +128,53 @@ def _fonts_of(layouts: list[Path], folder: Path) -> set[Path]:
     fonts = set()
     for meta_path in layouts:
         meta = _read_json(meta_path) or {}
-        fonts |= {folder / entry[0] for entry in meta.get("fonts", {}).values()}
+        fonts |= {folder / name for entry in meta.get("fonts", {}).values() for name in (entry[0], f"{entry[0]}.ref")}
     return fonts
+
+
+def font_file(folder: Path, key: str) -> Path | None:
+    """The font program kept under `key`: the copy, or the installed file its reference names
+    while that file is unchanged (same size and modification time); None when neither holds."""
+    if (folder / key).is_file():
+        return folder / key
+    ref = _read_json(folder / f"{key}.ref")
+    try:
+        stat = os.stat(ref["path"])
+        unchanged = (stat.st_size, stat.st_mtime_ns) == (ref["size"], ref["mtime_ns"])
+    except (OSError, KeyError, TypeError):
+        return None
+    return Path(ref["path"]) if unchanged else None
+
+
+def keep_font(folder: Path, key: str, program: bytes) -> None:
+    """Keep a font program for the assembler under `key`: a reference to the installed file
+    that holds these very bytes (a CJK face is 20-27 MB: no copy in every cache), else a copy."""
+    for path in _installed_fonts().get(len(program), ()):
+        try:
+            stat = os.stat(path)
+            if Path(path).read_bytes() == program:
+                ref = {"path": path, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+                atomic_write(folder / f"{key}.ref", json.dumps(ref).encode("utf-8"))
+                return
+        except OSError:
+            continue
+    atomic_write(folder / key, program)
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_fonts() -> dict[int, tuple[str, ...]]:
+    """fontconfig's font files (what Pango picks from), by size."""
+    try:
+        listed = subprocess.run(["fc-list", "--format", "%{file}\n"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    by_size: dict[int, tuple[str, ...]] = {}
+    for path in sorted(set(listed.splitlines())):
+        try:
+            by_size[os.path.getsize(path)] = by_size.get(os.path.getsize(path), ()) + (path,)
+        except OSError:
+            continue
+    return by_size
 
 
 def clear(cache: Cache) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -134,3 +135,18 @@ def test_a_failed_image_is_reported_at_the_line_that_names_it(tmp_path, image_se
     (warning,) = [w for w in report.warnings if w.category == "image"]
     line = next(n for n, text in enumerate(post.read_text(encoding="utf-8").splitlines(), 1) if url in text)
     assert (warning.where, warning.line) == (str(post), line) and "HTTP 404" in warning.message
+
+
+def test_fonts_are_kept_as_references_to_the_installed_files(tmp_path):
+    """A CJK face is 20-27 MB: the cache names the installed file (while it is unchanged)
+    instead of holding a copy; bytes no installed file has are copied."""
+    from publisher.cache import _installed_fonts, font_file, keep_font
+    installed = next(p for paths in _installed_fonts().values() for p in paths if p.endswith((".ttc", ".otf", ".ttf")))
+    folder = tmp_path / "fonts"
+    keep_font(folder, "k1", open(installed, "rb").read())
+    assert font_file(folder, "k1") == Path(installed) and (folder / "k1.ref").stat().st_size < 1000
+    keep_font(folder, "k2", b"\x00\x01\x00\x00 a font no one installed")
+    assert font_file(folder, "k2") == folder / "k2" and (folder / "k2").read_bytes().startswith(b"\x00\x01")
+    ref = json.loads((folder / "k1.ref").read_text())
+    (folder / "k1.ref").write_text(json.dumps({**ref, "mtime_ns": ref["mtime_ns"] + 1}))  # the package was upgraded
+    assert font_file(folder, "k1") is None and font_file(folder, "missing") is None

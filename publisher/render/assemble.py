@@ -19,6 +19,7 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Name
 
+from ..cache import font_file
 from ..normalize import TocEntry
 from .parts import RenderedPart
 from .pdfwrite import PartCopier, PdfWriter, serialize
@@ -299,7 +300,7 @@ class _FontPlan:
     def write(self) -> None:
         import uharfbuzz as hb
         for (file_key, index), glyphs in self.glyphs.items():
-            face = hb.Face(hb.Blob.from_file_path(str(self.folder / file_key)), index)
+            face = hb.Face(hb.Blob.from_file_path(str(font_file(self.folder, file_key))), index)
             wanted = hb.SubsetInput()
             for glyph in sorted(glyphs | {0}):
                 wanted.glyph_set.add(glyph)

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cache import Cache
+from ..cache import Cache, font_file, keep_font
 from ..files import atomic_write
 from . import makeup
 
@@ -91,8 +91,8 @@ class _FontLedger:
         if identity not in self.files:  # hashing a 20 MB font once per process is enough
             self.files[identity] = hashlib.sha256(font.file_content).hexdigest()[:32]
         key = self.files[identity]
-        if not (self.folder / key).is_file():
-            atomic_write(self.folder / key, bytes(font.file_content))
+        if font_file(self.folder, key) is None:
+            keep_font(self.folder, key, bytes(font.file_content))
         return key
 
 
@@ -171,7 +171,7 @@ class PartCache:
                 return None
         except (OSError, ValueError, KeyError):
             return None
-        if any(not (self.fonts / file_key).is_file() for file_key, _, _ in meta["fonts"].values()):
+        if any(font_file(self.fonts, file_key) is None for file_key, _, _ in meta["fonts"].values()):
             return None
         return RenderedPart(job.name, self.path(key), meta["pages"], tuple(meta["size"]),
                             {k: tuple(v) for k, v in meta["anchors"].items()},
