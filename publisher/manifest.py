@@ -39,7 +39,7 @@ class PdfSettings:
 
 
 PAGE_MULTIPLES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64)
-MARKS = ("crop", "registration")
+MARKS = ("crop", "registration", "slug")
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ TABLES = {
               "max-ink": (int, "percent of total ink, 200-400"), "pages-multiple": (int, "4, 8, 16 or 32"),
               "paper-thickness": ((str, int, float), 'a length per leaf like "0.1mm"'),
               "min-ppi": (int, "pixels per inch"), "slug": ((str, int, float), 'a length like "9mm", at least 3mm'),
-              "marks": (list, 'a list of "crop", "registration"')},
+              "marks": (list, 'a list of "crop", "registration", "slug"')},
     "titles": {"pattern": (str, "a regular expression with named groups number, title, subtitle")},
     "epub": {"toc-depth": (int, "1, 2 or 3"), "max-image": (int, "pixels"), "jpeg-quality": (int, "1-95")},
 }

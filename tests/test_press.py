@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -75,7 +77,7 @@ def press_build(tmp_path_factory):
         write_post(root / "s" / "episodes" / f"{n:03d}.md", f"印刷测试#{n:03d}_第{n}篇", body,
                    date=f"Tue, 0{n} Aug 2021 00:00:00 GMT")
     series = write_series(root / "s", "印刷测试", extra='authors = ["测试作者"]\ndescription = "一本用来检查印刷文件的小书。"',
-                          images={"allow-hosts": ["127.0.0.1"]}, print={"pages-multiple": 8, "marks": ["crop", "registration"]})
+                          images={"allow-hosts": ["127.0.0.1"]}, print={"pages-multiple": 8, "marks": ["crop", "registration", "slug"]})
     mp = pytest.MonkeyPatch()
     mp.setenv("PUBLISHER_CACHE", str(root / "cache"))
     mp.setenv("SOURCE_DATE_EPOCH", "1700000000")
@@ -171,6 +173,22 @@ def test_boxes_slug_marks_and_signatures(press_build):
     with pikepdf.open(out / "s-print.pdf") as pdf:  # the padding after the last text: no folio, no image
         padding = [n for n, o, _, _ in _walk(pdf) if n > last + 1 and o in ("Do", "Tj", "TJ")]
     assert count - 1 - last < 8 and not padding
+
+
+def test_slug_line_names_book_date_and_page_beyond_the_bleed(press_build):
+    out, _ = press_build
+    path = out / "s-print.pdf"
+    with pikepdf.open(path) as pdf:
+        count = len(pdf.pages)
+        media_top = float(pdf.pages[0].MediaBox[3])
+        bleed_bottom = float(pdf.pages[0].BleedBox[1])
+    for number in (1, count // 2, count):  # a front page, a body page, the padding
+        html = subprocess.run(["pdftotext", "-f", str(number), "-l", str(number), "-bbox", str(path), "-"],
+                              capture_output=True, text=True).stdout
+        words = [(float(top), float(bottom), word) for top, bottom, word in
+                 re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', html)]
+        line = [w for w in words if media_top - w[0] < bleed_bottom]  # tops below the bleed (PDF y upwards)
+        assert [w[2] for w in line] == ["印刷测试", "·", "2023-11-14", "·", str(number)], (number, words[-6:])
 
 
 def test_output_intent_and_pdfx_version(press_build):

@@ -77,10 +77,11 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     writer = PdfWriter(out)
     pages_root = writer.reserve()
     numbers = [writer.reserve() for _ in range(front_count + body_count + pad)]  # every page's object
-    fonts = _FontPlan(writer, [front, blank, folios.sheet] + episodes, fonts_folder)
+    slug_sheet = [dress.slug_line.sheet] if dress and dress.slug_line else []
+    fonts = _FontPlan(writer, [front, blank, folios.sheet] + slug_sheet + episodes, fonts_folder)
     begin, end = writer.new_stream(b"", b"q\n", compress=False), writer.new_stream(b"", b"\nQ\n", compress=False)
     digits = _digit_forms(writer, folios.sheet, fonts.hook)
-    dressed = (dress.media_box, writer.new_stream(b"", dress.marks), begin, end) if dress else None
+    dressed = _PageDress(writer, dress, fonts.hook, begin, end) if dress else None
 
     where = {}  # anchor -> (page object number, y) for links and bookmarks
     for part, start in zip(episodes, starts):
@@ -94,7 +95,7 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
         links = _toc_links(writer, front, where, height)
         for index, page in enumerate(source.pages):
             _write_page(writer, copier, page.obj, numbers[index], pages_root, annots=links.get(index, ()),
-                        struct_offset=offset, dress=dressed)
+                        struct_offset=offset, dress=dressed and dressed.of(index))
         catalog = {key: serialize(source.Root[key], copier.ref, fonts.hook)
                    for key in ("/OutputIntents", "/Lang", "/MarkInfo", "/ViewerPreferences") if key in source.Root}
         if dress:
@@ -111,7 +112,8 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     with pikepdf.open(blank.path) as source:
         copier = PartCopier(writer, source, dict_hook=fonts.hook)
         for index in blanks:
-            _write_page(writer, copier, source.pages[0].obj, numbers[index], pages_root, dress=dressed)
+            _write_page(writer, copier, source.pages[0].obj, numbers[index], pages_root,
+                        dress=dressed and dressed.of(index))
         copier.drain()
     for part, start in zip(episodes, starts):
         with pikepdf.open(part.path) as source:
@@ -121,7 +123,8 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
                 index = first + i
                 stamp = folios.stamp(writer, str(start + i + 1), recto=(index + 1) % 2 == 1, digits=digits)
                 _write_page(writer, copier, page.obj, numbers[index], pages_root,
-                            contents=(begin, end, stamp[0]), xobjects=stamp[1], struct_offset=offset, dress=dressed)
+                            contents=(begin, end, stamp[0]), xobjects=stamp[1], struct_offset=offset,
+                            dress=dressed and dressed.of(index))
             structure.collect(source, copier, offset)
             copier.drain()
     if structure.used:
@@ -221,8 +224,7 @@ def _write_page(writer, copier, page, number: int, parent: int, contents=None, x
                 struct_offset: int = 0, dress=None) -> None:
     """A page dictionary under our page tree, optionally with content wrapped and stamped
     (contents = (begin, end, stamp) stream numbers), extra XObjects and annotations; a press
-    page dressed (dress = (MediaBox, marks, begin, end) with stream numbers): the slug added,
-    marks drawn in it."""
+    page dressed (`_PageDress.of`): the slug added, marks drawn in it."""
     skip = {"/Parent", "/Contents", "/Annots", "/Resources", "/StructParents"} | ({"/MediaBox"} if dress else set())
     entries = [Name(k).unparse() + b" " + copier.serialize(page[k]) for k in sorted(page.keys()) if k not in skip]
     if dress:
@@ -238,7 +240,8 @@ def _write_page(writer, copier, page, number: int, parent: int, contents=None, x
     if dress:  # the marks in default user space, whatever the page's content left behind
         if not contents:
             streams = [b"%d 0 R" % dress[2]] + streams + [b"%d 0 R" % dress[3]]
-        streams.append(b"%d 0 R" % dress[1])
+        streams += [b"%d 0 R" % n for n in dress[1]]
+        xobjects = {**(xobjects or {}), **dress[4]}
     entries.append(b"/Contents [" + b" ".join(streams) + b"]")
     resources = page.get("/Resources", pikepdf.Dictionary())
     if xobjects:
@@ -257,12 +260,31 @@ def _write_page(writer, copier, page, number: int, parent: int, contents=None, x
         e for e in entries if not e.startswith(b"/Type ")) + b" >>")
 
 
-def _digit_forms(writer, sheet: RenderedPart, hook) -> list[int]:
-    """The sheet's pages 0-9 as Form XObjects (each shows one digit where folios go)."""
+class _PageDress:
+    """A press file's dressing (press.Dressing) as each page gets it: the MediaBox, the marks'
+    stream, the slug line's stream with this page's number, and the forms it draws."""
+
+    def __init__(self, writer, dress, hook, begin: int, end: int):
+        self.writer, self.dress, self.begin, self.end = writer, dress, begin, end
+        self.marks = writer.new_stream(b"", dress.marks)
+        self.slug_forms = _digit_forms(writer, dress.slug_line.sheet, hook, range(11)) if dress.slug_line else []
+
+    def of(self, index: int) -> tuple:
+        """(MediaBox, stream numbers to add, begin, end, XObjects) of book page `index`."""
+        if not self.slug_forms:
+            return self.dress.media_box, [self.marks], self.begin, self.end, {}
+        number = str(index + 1)
+        slug = self.writer.new_stream(b"", self.dress.slug_line.content(number, self.dress.slug_line_at))
+        forms = {"/PubSlug": self.slug_forms[0], **{f"/PubSlug{d}": self.slug_forms[int(d) + 1] for d in number}}
+        return self.dress.media_box, [self.marks, slug], self.begin, self.end, forms
+
+
+def _digit_forms(writer, sheet: RenderedPart, hook, pages=range(10)) -> list[int]:
+    """The sheet's pages (0-9: each shows one digit where folios go) as Form XObjects."""
     numbers = []
     with pikepdf.open(sheet.path) as source:
         copier = PartCopier(writer, source, dict_hook=hook)
-        for d in range(10):
+        for d in pages:
             page = source.pages[d]
             contents = page.obj.get("/Contents")
             parts = list(contents) if isinstance(contents, pikepdf.Array) else [contents]

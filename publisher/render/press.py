@@ -6,8 +6,9 @@
   after them (what the theme says its colours are in ink; body text 100% K); every photo
   converted to the profile's CMYK with Pillow's ImageCms, total ink capped at `[print] max-ink`.
   Neutral images (screenshots of text, greyscale photos) go to DeviceGray: the black plate only.
-- marks: crop marks (and registration marks) in 100% K, in a slug beyond the bleed; the
-  MediaBox grows by the slug, TrimBox and BleedBox stay as WeasyPrint wrote them.
+- marks: crop marks (and registration marks, and a slug line naming book, date and page) in
+  100% K, in a slug beyond the bleed; the MediaBox grows by the slug, TrimBox and BleedBox stay
+  as WeasyPrint wrote them.
 - signatures: the page count padded with blank pages to `[print] pages-multiple`.
 - output intent: GTS_PDFX with the profile embedded and the condition identifier
   (ISO 15930-7 §6.2.4), written once for the book by the assembler.
@@ -42,6 +43,7 @@ PT_PER_MM = 72 / 25.4
 DEBIAN_PROFILES = ("/usr/share/color/icc/ghostscript/default_cmyk.icc", "/usr/share/color/icc/ghostscript/ps_cmyk.icc")
 MARK_WIDTH = 0.25  # points: the hairline print shops expect of crop marks
 MARK_GAP_MM = 1.0  # between the bleed edge and a mark, so no mark reaches into the bleed
+SLUG_LINE_AT_MM = (20.0, 2.5)  # the slug line's start: from the trim's left edge, below the bleed
 NEUTRAL_TOLERANCE = 3  # channel difference (of 255) under which an RGB image counts as grey
 SOLID_BLACK = 0x22 / 255  # greys this dark are set in solid K: a 93% screen frays the edges of type
 COLOUR_PROPERTIES = ("color", "background", "border", "outline", "text-decoration", "column-rule", "box-shadow")
@@ -248,6 +250,30 @@ def css_cmyk(rgb: tuple[int, int, int], plan: PressPlan) -> tuple[float, float, 
 # ---- marks, slug, intent ------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class SlugLine:
+    """The slug line's sheet (render/pdf.py lays it out from the theme's pdf/slug.html): page 0
+    the text, page d + 1 the digit d, anchors (page, x, y) in CSS px."""
+
+    sheet: object  # RenderedPart
+    anchors: dict
+
+    def content(self, number: str, at: tuple[float, float]) -> bytes:
+        """Operators drawing the text and then `number` with the sheet's pages as forms
+        /PubSlug and /PubSlug0-9, the line's top-left corner at `at` (points)."""
+        height = self.sheet.size[1] * 0.75
+
+        def place(name: bytes, anchor: str, x: float) -> bytes:
+            _, ax, ay = self.anchors[anchor]
+            return b"q 1 0 0 1 %.3f %.3f cm /%s Do Q" % (x - ax * 0.75, at[1] - (height - ay * 0.75), name)
+        ops = [place(b"PubSlug", "slug-start", at[0])]
+        x = at[0] + (self.anchors["slug-end"][1] - self.anchors["slug-start"][1]) * 0.75
+        for digit in number:
+            ops.append(place(b"PubSlug" + digit.encode(), f"o{digit}", x))
+            x += (self.anchors[f"e{digit}"][1] - self.anchors[f"s{digit}"][1]) / 10 * 0.75
+        return b"\n".join(ops) + b"\n"
+
+
+@dataclass(frozen=True)
 class Dressing:
     """What the assembler adds to every page of a press file (all pages share one size)."""
 
@@ -257,6 +283,8 @@ class Dressing:
     profile: bytes
     condition: str
     description: str
+    slug_line: SlugLine | None = None
+    slug_line_at: tuple[float, float] = (0.0, 0.0)  # points: the line's top-left corner
 
     def intents(self, writer) -> bytes:
         """The /OutputIntents array, its profile written as a stream of `writer`."""
@@ -267,13 +295,16 @@ class Dressing:
                 + b"/DestOutputProfile %d 0 R >>]" % stream)
 
 
-def dressing(plan: PressPlan, trim: tuple[float, float, float, float]) -> Dressing:
+def dressing(plan: PressPlan, trim: tuple[float, float, float, float], slug_line: SlugLine | None = None) -> Dressing:
     """The dressing of pages whose TrimBox is `trim` (points)."""
     bleed, slug = plan.bleed_mm * PT_PER_MM, plan.slug_mm * PT_PER_MM
     x0, y0, x1, y1 = trim
     box = (x0 - bleed - slug, y0 - bleed - slug, x1 + bleed + slug, y1 + bleed + slug)
+    gap = min(SLUG_LINE_AT_MM[1], max(0.3, (plan.slug_mm - 6 / PT_PER_MM) / 2))  # a 6 pt line in any slug
+    at = (x0 + SLUG_LINE_AT_MM[0] * PT_PER_MM, y0 - bleed - gap * PT_PER_MM)
     return Dressing(b"[%s]" % b" ".join(b"%.4f" % v for v in box), marks_content(trim, bleed, slug, plan.marks),
-                    plan.pages_multiple, plan.profile.read_bytes(), plan.condition, plan.description)
+                    plan.pages_multiple, plan.profile.read_bytes(), plan.condition, plan.description,
+                    slug_line if "slug" in plan.marks else None, at)
 
 
 def marks_content(trim, bleed: float, slug: float, marks: tuple[str, ...], folds: tuple[float, ...] = ()) -> bytes:
