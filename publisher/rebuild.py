@@ -40,6 +40,7 @@ class Snapshot:
     good_version: int = 0  # the book build `prepared` came from
     error: str = ""  # why the latest book build failed
     pdf: pages.PdfView | None = None
+    previous_pdf: pages.PdfView | None = None  # kept (with its page images) for pages still open
     pdf_version: int = 0
     pdf_of: int = 0  # the book build the PDF was laid out from
     pdf_error: str = ""
@@ -138,8 +139,8 @@ class Preview:
                 self.echo(f"PDF failed: {message}")
                 continue
             old = self._snapshot.pdf
-            self.publish(pdf=view, pdf_of=version, pdf_version=self._snapshot.pdf_version + 1, pdf_error="",
-                         pdf_warnings=tuple(noticed))
+            self.publish(pdf=view, previous_pdf=old, pdf_of=version, pdf_version=self._snapshot.pdf_version + 1,
+                         pdf_error="", pdf_warnings=tuple(noticed))
             self.echo(f"PDF laid out: {len(view.labels)} pages in {time.perf_counter() - start:.1f}s")
             self._forget(keep={view.digest, old.digest if old else ""}, keep_folders={folder, old.path.parent if old else folder})
 

@@ -94,8 +94,8 @@ def _pdf_pages(preview: Preview, s: Snapshot, name: str) -> Reply:
 
 
 def _page_image(preview: Preview, s: Snapshot, digest: str, number: str) -> Reply:
-    view = s.pdf
-    if view is None or view.digest != digest or not 1 <= int(number) <= len(view.labels):
+    view = next((v for v in (s.pdf, s.previous_pdf) if v and v.digest == digest), None)  # a page may be older
+    if view is None or not 1 <= int(number) <= len(view.labels):
         return Reply(404, "text/plain; charset=utf-8", b"no such page in the current PDF\n")
     image = pages.page_image(view, int(number) - 1, preview.outdir / "pages")
     return Reply(200, "image/png", image.read_bytes(), "max-age=31536000, immutable")

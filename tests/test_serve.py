@@ -226,9 +226,12 @@ def test_an_edit_a_break_and_a_mend_reach_a_live_reload_client(tmp_path):
         chapter = next(href for href in links(home) if href.startswith("/book/") and "second" in href)
         events = Events(running)
         first = events.until(lambda v: v["book"] >= 1)
+        old_page = html.fromstring(running.page(chapter.replace("/book/", "/pdf/")[:-len(".xhtml")])[1]).xpath("//main//img/@src")[0]
         post.write_text(original.replace("</div>", "<p>刚刚加上的一段。</p></div>"), encoding="utf-8")
         edited = events.until(lambda v: v["book"] > first["book"])
         assert "刚刚加上的一段" in running.page(chapter)[1].decode()  # same address after the edit
+        events.until(lambda v: v["pdf"] > first["pdf"] and v["pdf"] >= 2)  # the edited PDF is laid out
+        assert running.request(old_page)[0] == 200  # a page view still open asks for the PDF before
 
         post.write_text("\n---\ntitle: [unclosed\n---\n\n<div><p>坏</p></div>\n", encoding="utf-8")
         events.until(lambda v: v["book"] > edited["book"])
