@@ -214,7 +214,7 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
     outdir = Path(options.outdir) if options.outdir else Path("output") / manifest.slug
     warnings = list(prepared.warnings)
     outdir.mkdir(parents=True, exist_ok=True)
-    outputs = []
+    written_as: dict[str, list[Path]] = {}
     for fmt in sorted(options.formats, key=lambda f: f == "epub"):  # the EPUB last: it takes the PDF's page list
         if progress and fmt != "handouts":
             progress(fmt, 0, 1)
@@ -224,8 +224,9 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
             book = replace(book, print_pages=pages)
         if progress and fmt != "handouts":
             progress(fmt, 1, 1)
-        outputs += written
+        written_as[fmt] = written
         warnings += noticed
+    outputs = [path for fmt in options.formats for path in written_as[fmt]]  # in the order asked for
     report = _report(manifest, outputs, prepared.localized, prepared.failures, warnings, timings)
     write_report(report, outdir)
     # what `publisher cache prune` keeps for this series; an edition's record beside the series' own
