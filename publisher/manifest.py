@@ -333,43 +333,53 @@ def _press_settings(root: Path, table: dict, pdf: dict, report) -> PressSettings
     """[print]; min-ppi falls back to the older [pdf] min-ppi, then to 300 (TYPOGRAPHY.md, 印刷)."""
     if not isinstance(table, dict):
         return PressSettings()
-    defaults = PressSettings()
+    default = PressSettings()
     icc = _inside(root, table["icc"], ("print", "icc"), report) if isinstance(table.get("icc"), str) else None
     if icc is not None and not _cmyk_output_profile(icc, table["icc"], report):
         icc = None
-    ranges = {"max-ink": (200, 400), "min-ppi": (50, 2400)}
-    for key, (low, high) in ranges.items():
-        value = table.get(key)
-        if isinstance(value, int) and not low <= value <= high:
-            report(("print", key), f"print.{key} must be between {low} and {high}, not {value}")
-    multiple = table.get("pages-multiple", defaults.pages_multiple)
-    if isinstance(multiple, int) and multiple not in PAGE_MULTIPLES:
+    multiple = _whole(table.get("pages-multiple"))
+    if multiple is not None and multiple not in PAGE_MULTIPLES:
         report(("print", "pages-multiple"), f"print.pages-multiple must be one of {', '.join(map(str, PAGE_MULTIPLES))}, "
                                             f"not {multiple}")
-    thickness = parse_length_mm(table.get("paper-thickness", defaults.paper_thickness), ("print", "paper-thickness"), report)
-    if thickness is not None and not 0.02 <= thickness <= 0.5:
-        report(("print", "paper-thickness"), f"print.paper-thickness must be between 0.02 and 0.5 mm a leaf, not {thickness}")
-    slug = parse_length_mm(table.get("slug", defaults.slug), ("print", "slug"), report)
-    if slug is not None and not 3 <= slug <= 20:
-        report(("print", "slug"), f"print.slug must be between 3 and 20 mm, not {slug}")
-    marks = table.get("marks", list(defaults.marks))
-    for mark in marks if isinstance(marks, list) else []:
+        multiple = None
+
+    def length(key):
+        return parse_length_mm(table[key], ("print", key), report) if key in table else None
+    min_ppi = table.get("min-ppi", pdf.get("min-ppi") if isinstance(pdf, dict) else None)
+    return PressSettings(
+        icc=icc, condition=table["condition"] if isinstance(table.get("condition"), str) else "",
+        max_ink=_ranged("max-ink", _whole(table.get("max-ink")), 200, 400, default.max_ink, report),
+        pages_multiple=multiple or default.pages_multiple,
+        paper_thickness=_ranged("paper-thickness", length("paper-thickness"), 0.02, 0.5, default.paper_thickness, report),
+        min_ppi=_ranged("min-ppi", _whole(min_ppi), 50, 2400, default.min_ppi, report),
+        slug=_ranged("slug", length("slug"), 3, 20, default.slug, report),
+        marks=_marks(table["marks"], report) if isinstance(table.get("marks"), list) else default.marks)
+
+
+def _whole(value) -> int | None:
+    """An integer setting, or None (a wrong type is reported by _check_keys)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ranged(key: str, value, low: float, high: float, default, report):
+    """`value` when it lies in [low, high]; else the default (reported unless absent)."""
+    if value is None:
+        return default
+    if not low <= value <= high:
+        report(("print", key), f"print.{key} must be between {low:g} and {high:g}, not {value:g}")
+        return default
+    return value
+
+
+def _marks(marks: list, report) -> tuple[str, ...]:
+    """[print] marks, each known one once (none at all for print-on-demand services that
+    refuse marks); unknown ones reported with the one meant."""
+    for mark in marks:
         if mark not in MARKS:
             guess = difflib.get_close_matches(str(mark), MARKS, n=1)
             report(("print", "marks"), f"print.marks: unknown mark {mark!r}"
                                        + (f"; did you mean {guess[0]!r}?" if guess else f"; known: {', '.join(MARKS)}"))
-    min_ppi = table.get("min-ppi", pdf.get("min-ppi") if isinstance(pdf, dict) else None) or defaults.min_ppi
-
-    def valid(value, ok, default):
-        return value if isinstance(value, int) and not isinstance(value, bool) and ok(value) else default
-    return PressSettings(
-        icc=icc, condition=table.get("condition", "") if isinstance(table.get("condition"), str) else "",
-        max_ink=valid(table.get("max-ink"), lambda v: 200 <= v <= 400, defaults.max_ink),
-        pages_multiple=valid(multiple, lambda v: v in PAGE_MULTIPLES, defaults.pages_multiple),
-        paper_thickness=thickness if thickness is not None and 0.02 <= thickness <= 0.5 else defaults.paper_thickness,
-        min_ppi=valid(min_ppi, lambda v: 50 <= v <= 2400, defaults.min_ppi),
-        slug=slug if slug is not None and 3 <= slug <= 20 else defaults.slug,
-        marks=tuple(dict.fromkeys(m for m in marks if m in MARKS)) if isinstance(marks, list) else defaults.marks)
+    return tuple(dict.fromkeys(m for m in marks if m in MARKS))
 
 
 def _cmyk_output_profile(path: Path, given: str, report) -> bool:
