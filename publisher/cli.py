@@ -283,8 +283,9 @@ def cache_clear_command():
 @click.option("--pages-multiple", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Press: the page count must be a multiple of this (signatures).")
 @click.option("--strict", is_flag=True, help="Press: warnings (low resolution) fail the check too.")
-def check_command(file, press, max_ink, min_ppi, pages_multiple, strict):
-    """Validate an EPUB with EPUBCheck, or preflight a PDF (fonts, boxes, bookmarks, labels;
+@click.option("--no-ace", is_flag=True, help="EPUB: skip DAISY Ace (accessibility), run EPUBCheck only.")
+def check_command(file, press, max_ink, min_ppi, pages_multiple, strict, no_ace):
+    """Validate an EPUB with EPUBCheck and DAISY Ace, or preflight a PDF (fonts, boxes, bookmarks, labels;
     a press file also for colour, ink, slug and signatures).
 
     \b
@@ -295,7 +296,7 @@ def check_command(file, press, max_ink, min_ppi, pages_multiple, strict):
     from .check import check_file
     from .preflight import PressLimits
     result = check_file(file, press, PressLimits(max_ink=max_ink, min_ppi=min_ppi, pages_multiple=pages_multiple),
-                        strict)
+                        strict, ace=not no_ace)
     for note in result.notes:
         click.echo(note)
     for problem in result.problems:
