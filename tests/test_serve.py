@@ -297,6 +297,22 @@ def test_only_changes_that_can_change_the_book_rebuild_it(tmp_path, monkeypatch)
     assert not preview.relevant(series / "drafts" / "new.md")  # not where the manifest's episodes are
 
 
+def test_episodes_with_chinese_file_names_have_addresses(tmp_path):
+    from urllib.parse import quote
+
+    from publisher.rebuild import Preview
+    from publisher.serve import route
+    series = make_series(tmp_path / "series")
+    write_post(series / "episodes" / "产品故事#003 第三篇.md", "预览测试#003_第三篇", "<p>第三篇的正文。</p>")
+    preview = Preview(series / "series.toml", tmp_path / "out", echo=lambda line: None)
+    preview.build_book()
+    home = route(preview, "/").body.decode()
+    href = next(h for h in links(home.encode()) if h.startswith("/book/") and "003" in h)
+    assert href == "/book/" + quote("产品故事-003-第三篇") + ".xhtml"  # what a browser sends back
+    reply = route(preview, href)
+    assert reply.status == 200 and "第三篇的正文" in reply.body.decode()
+
+
 def test_ctrl_c_stops_cleanly_even_while_the_pdf_is_laid_out(tmp_path):
     with serving(make_series(tmp_path / "series"), tmp_path / "cache") as running:
         assert running.request("/")[0] == 200  # the book is built; the PDF (cold cache) is being laid out
