@@ -55,6 +55,7 @@ class Chapter:
     subtitle: str = ""
     full_title: str = ""  # the post's own title (series name, number and all), for the colophon
     short_title: str = ""  # for running heads
+    long_title: str = ""  # title and subtitle together: EPUB nav and PDF bookmarks
 
     @property
     def byline(self) -> str:
@@ -122,7 +123,7 @@ def _chapter(episode: Episode, localized: Localized, title: EpisodeTitle) -> Cha
     refs: list[ImageRef] = []
     body = number_blocks(_place_images(episode.body, localized, refs), episode.key)
     return Chapter(key=episode.key, number=title.number, title=title.title, subtitle=title.subtitle,
-                   full_title=title.full, short_title=title.short, date=episode.source.date,
+                   full_title=title.full, short_title=title.short, long_title=title.long, date=episode.source.date,
                    author=episode.author, lang=episode.lang, categories=episode.source.categories, body=body,
                    toc=episode.sections, source=episode.source.path,
                    asset_keys=tuple(dict.fromkeys(r.key for r in refs)), images=tuple(refs))

@@ -27,6 +27,7 @@ class EpisodeTitle:
     title: str
     subtitle: str = ""
     short: str = ""  # for running heads
+    long: str = ""  # title and subtitle as the post joins them, without series name and number: for tables of contents
 
     @property
     def label(self) -> str:
@@ -42,26 +43,28 @@ def parse_title(full: str, series: str = "", pattern: str = "", number: int | No
         parts = _by_pattern(full, pattern)
     else:
         parts = _by_default(full, series)
-    found_number, title, found_subtitle = parts
+    found_number, title, found_subtitle, long = parts
     title = title or full
     if subtitle is not None:
         found_subtitle = subtitle.strip()
     if number is None:
         number = found_number
+    if subtitle is not None or not long:
+        long = f"{title}——{found_subtitle}" if found_subtitle else title
     return EpisodeTitle(full=full, number=number, title=title, subtitle=found_subtitle,
-                        short=(short or "").strip() or _short(title))
+                        short=(short or "").strip() or _short(title), long=long)
 
 
-def _by_pattern(full: str, pattern: str) -> tuple[int | None, str, str]:
+def _by_pattern(full: str, pattern: str) -> tuple[int | None, str, str, str]:
     m = re.search(pattern, full)
     if not m:
-        return None, full, ""
+        return None, full, "", ""
     groups = m.groupdict()
     digits = re.sub(r"\D", "", groups.get("number") or "")
-    return (int(digits) if digits else None), (groups.get("title") or "").strip(), (groups.get("subtitle") or "").strip()
+    return (int(digits) if digits else None), (groups.get("title") or "").strip(), (groups.get("subtitle") or "").strip(), ""
 
 
-def _by_default(full: str, series: str) -> tuple[int | None, str, str]:
+def _by_default(full: str, series: str) -> tuple[int | None, str, str, str]:
     rest = full
     if series and rest.startswith(series):
         rest = rest[len(series):]
@@ -77,7 +80,7 @@ def _by_default(full: str, series: str) -> tuple[int | None, str, str]:
     elif rest is not full:  # the series name alone, then a separator
         rest = re.sub(r"^\s*[_\-—:：|]+\s*", "", rest)
     title, subtitle = _split_subtitle(rest.strip())
-    return number, title, subtitle
+    return number, title, subtitle, rest.strip()
 
 
 def _split_subtitle(text: str) -> tuple[str, str]:

@@ -14,6 +14,7 @@ NS = {"x": "http://www.w3.org/1999/xhtml", "opf": "http://www.idpf.org/2007/opf"
 # their own title (the series name is the book's, the number a label, the subtitle apart).
 TITLES = ["通讯录", "消息", "在线文档"]
 SUBTITLES = ["协同办公的第一块积木", "已读回执引发的争论", "从“发附件”到“发链接”"]
+LONG = [f"{t}——{s}" for t, s in zip(TITLES, SUBTITLES)]  # the EPUB nav and the bookmarks name both
 
 
 def test_outputs_and_report(sample_build):
@@ -43,7 +44,7 @@ def test_epub_structure_nav_and_images(sample_build):
     nav = ET.fromstring(z.read("EPUB/nav.xhtml"))
     toc = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(f"{{{NS['epub']}}}type") == "toc")
     episodes = toc.findall("x:ol/x:li", NS)
-    assert ["".join(li.find("x:a", NS).itertext()) for li in episodes] == TITLES
+    assert ["".join(li.find("x:a", NS).itertext()) for li in episodes] == LONG
     sections = ["".join(a.itertext()) for a in episodes[0].findall("x:ol/x:li/x:a", NS)]
     assert sections == ["一、为什么先做通讯录", "二、增长来自管理员", "三、小结"]
     for a in toc.iter(f"{{{NS['x']}}}a"):
@@ -74,8 +75,8 @@ def test_pdf_book_structure(sample_build):
         blank = [i for i, p in enumerate(parents) if p is None]
         assert blank == [3, 7, 11]  # untagged: the page padding the front matter and the two blank versos
     titles = [t for t, _ in top if t not in ("版权信息", "目录")]
-    assert titles == TITLES
-    assert dict(top)[TITLES[0]] == ["一、为什么先做通讯录", "二、增长来自管理员", "三、小结"]
+    assert titles == LONG
+    assert dict(top)[LONG[0]] == ["一、为什么先做通讯录", "二、增长来自管理员", "三、小结"]
     assert labels[:4] == ["i", "ii", "iii", "iv"] and labels[4] == "1"
     assert any("Noto-Serif-CJK-SC" in f for f in fonts) and any("Noto-Sans-CJK-SC" in f for f in fonts)
     pages = pdf_text(path)
@@ -114,6 +115,7 @@ def test_handouts_are_a4_with_header(sample_build):
         first = pdf_text(path, 1, 1)[0]
         lines = first.splitlines()
         assert title in lines and subtitle in lines and "产品故事" in first  # title and subtitle apart
+        assert f"产品故事#00{TITLES.index(title) + 1}_{title}" in first.replace("\n", "")  # the post's own title, cited
         assert re.search(rf"第\s*1\s*页\s*/\s*共\s*{count}\s*页", first)
 
 
@@ -148,15 +150,15 @@ def test_editing_one_episode_lays_out_only_that_one_and_keeps_the_book_right(tmp
         labels = [str(page.label) for page in pdf.pages]
         with pdf.open_outline() as outline:
             starts = {item.title: labels[pdf.pages.index(pikepdf.Page(item.destination[0]))]
-                      for item in outline.root if item.title in TITLES}
+                      for item in outline.root if item.title in LONG}
     texts = pdf_text(path)
     toc = next(t for t in texts[:5] if "目录" in t)
     for title, folio in starts.items():
         assert int(folio) % 2 == 1
-        line = next(l for l in toc.splitlines() if l.startswith(title))
+        line = next(l for l in toc.splitlines() if l.startswith(TITLES[LONG.index(title)]))
         assert line.rstrip().endswith(" " + folio)
-        assert SUBTITLES[TITLES.index(title)] in texts[labels.index(folio)].replace("\n", "")
-    assert int(starts[TITLES[1]]) > 5  # the second episode moved back
+        assert SUBTITLES[LONG.index(title)] in texts[labels.index(folio)].replace("\n", "")
+    assert int(starts[LONG[1]]) > 5  # the second episode moved back
     body = [i for i, label in enumerate(labels) if label.isdigit()]
     folio_pages = [i for i in body if texts[i].strip() and labels[i] in texts[i].split()]
     assert len(folio_pages) == len([i for i in body if texts[i].strip()])  # every page with text has its folio
