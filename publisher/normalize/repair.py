@@ -175,21 +175,7 @@ def fix_tables(body) -> None:
 def fix_lists(body) -> None:
     """Lists hold only <li>: stray content (a list pasted inside a list) goes into an item;
     items outside any list are gathered into one."""
-    for li in list(body.iter("li")):
-        parent = li.getparent()
-        if parent is None or parent.tag in ("ul", "ol"):
-            continue
-        previous = li.getprevious()
-        if previous is not None and previous.tag == "ul" and not (previous.tail or "").strip() \
-                and previous.get("data-pub-gathered"):
-            previous.append(li)
-        else:
-            lst = etree.Element("ul", {"data-pub-gathered": "1"})
-            li.addprevious(lst)
-            lst.tail, li.tail = li.tail, None
-            lst.append(li)
-    for lst in body.iter("ul"):
-        lst.attrib.pop("data-pub-gathered", None)
+    _gather_items(body)
     for lst in list(body.iter("ul", "ol")):
         if lst.text and not BLANK.match(lst.text):
             li = etree.Element("li")
@@ -223,6 +209,25 @@ def fix_lists(body) -> None:
                     dd = etree.Element("dd")
                     child.addprevious(dd)
                     dd.append(child)
+
+
+def _gather_items(body) -> None:
+    """Consecutive <li>s outside any list go into a <ul> of their own."""
+    for li in list(body.iter("li")):
+        parent = li.getparent()
+        if parent is None or parent.tag in ("ul", "ol"):
+            continue
+        previous = li.getprevious()
+        if previous is not None and previous.tag == "ul" and not (previous.tail or "").strip() \
+                and previous.get("data-pub-gathered"):
+            previous.append(li)
+        else:
+            lst = etree.Element("ul", {"data-pub-gathered": "1"})
+            li.addprevious(lst)
+            lst.tail, li.tail = li.tail, None
+            lst.append(li)
+    for lst in body.iter("ul"):
+        lst.attrib.pop("data-pub-gathered", None)
 
 
 def _wrap_text(el, tag: str) -> None:
