@@ -152,11 +152,15 @@ def test_a_chapter_is_the_epub_document_with_its_images_from_the_cache(preview):
     assert Image.open(io.BytesIO(image)).size == (640, 400)
 
 
-def test_warnings_are_on_every_page(preview):
+def test_warnings_are_on_every_page_the_episodes_own_first(preview):
     _, home = preview.page("/")
     for path in ["/"] + [href for href in links(home) if href.startswith(("/book/", "/pdf/"))]:
         _, body = preview.page(path)
-        assert "127.0.0.1:9/gone.png" in html.fromstring(body).get_element_by_id("preview-warnings").text_content(), path
+        listed = html.fromstring(body).get_element_by_id("preview-warnings").xpath(".//li/text()")
+        assert any("127.0.0.1:9/gone.png" in warning for warning in listed), path
+        for name in ("001-first", "002-second"):
+            if name in path:
+                assert listed[0].startswith(f"episodes/{name}.md"), listed
 
 
 def test_the_page_view_shows_the_pdfs_own_pages(preview):

@@ -126,7 +126,8 @@ def _bar(theme: Theme, book: Book | None, chapter: Chapter | None, status: Statu
     at = next((i for i, c in enumerate(chapters) if chapter and c.key == chapter.key), None)
     previous = chapters[at - 1] if at else None
     following = chapters[at + 1] if at is not None and at + 1 < len(chapters) else None
-    own = [w for w in status.warnings if chapter and w.where == str(chapter.source)]  # this episode's first
+    source = str(chapter.source) if chapter else None
+    own = [w for w in status.warnings if source and (w.where == source or w.where.startswith(source + ":"))]
     shown = [str(w).replace(f"{status.root}/", "") for w in own + [w for w in status.warnings if w not in own]]
     return theme.render("preview/bar.html", book=book, chapter=chapter, status=status, view=view, previous=previous,
                         following=following, warnings=shown, names=status.names)
