@@ -1,9 +1,11 @@
 """Book -> EPUB 3 file (with an NCX for EPUB 2 readers), via ebooklib, byte-reproducible.
 
-Recipe: metadata, cover, title page, one XHTML document per episode (from the theme's
-template), images prepared for e-readers, nav and NCX nested to `[epub] toc-depth`,
-landmarks; then ebooklib writes to memory and we re-zip with `mimetype` first and stored,
-fixed timestamps and images stored uncompressed, and rename the file into place.
+Recipe: metadata (epub_package.py), cover page, title page, one XHTML document per episode
+(from the theme's template; with the print edition's page-break markers when a PDF was built in
+the same run: pagelist.py), images prepared for e-readers, nav and NCX nested to `[epub]
+toc-depth` with landmarks and the page list; then ebooklib (through `PackageWriter`) writes to
+memory and we re-zip with `mimetype` first and stored, fixed timestamps and images stored
+uncompressed, and rename the file into place.
 """
 from __future__ import annotations
 
