@@ -65,12 +65,12 @@ class Preview:
 
 
 @contextmanager
-def serving(series: Path, cache: Path, *args: str):
+def serving(series: Path, cache: Path, *args: str, env: dict | None = None):
     """`publisher serve SERIES --port 0 ARGS`, stopped with SIGINT at the end."""
     command = [sys.executable, "-c", "import sys; from publisher.cli import main; sys.exit(main())",
                "serve", str(series), "--port", "0", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                               env=dict(os.environ, PUBLISHER_CACHE=str(cache), PYTHONUNBUFFERED="1"))
+                               env=dict(os.environ, PUBLISHER_CACHE=str(cache), PYTHONUNBUFFERED="1", **(env or {})))
     lines: list[str] = []
     started = threading.Event()
 
@@ -366,6 +366,16 @@ def test_a_busy_port_is_one_line_and_another_host_is_announced(tmp_path):
     assert run.returncode == 1 and run.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in run.stderr
     with serving(series, tmp_path / "cache", "--host", "0.0.0.0") as running:
         assert "not loopback" in "".join(running.lines)
+
+
+def test_open_starts_the_users_browser_on_the_preview(tmp_path):
+    opened = tmp_path / "opened.txt"
+    browser = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'w').write(sys.argv[2])\" {opened} %s"
+    with serving(make_series(tmp_path / "series"), tmp_path / "cache", "--open", env={"BROWSER": browser}) as running:
+        deadline = time.time() + 20
+        while not opened.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        assert opened.read_text() == running.url
 
 
 @pytest.mark.slow
