@@ -12,7 +12,7 @@ import json
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pikepdf
@@ -22,6 +22,7 @@ from .errors import CheckError
 from .preflight import PressLimits, preflight
 
 PRESS_SUFFIX = "-print.pdf"  # what `publisher build -f print` names its press file
+COVER_SUFFIX = "-cover.pdf"  # and `-f cover` its wrap-around cover: a press file of one sheet
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,10 @@ def check_file(path: Path, press: bool | None = None, limits: PressLimits = Pres
         return check_epub(path, ace)
     if head.startswith(b"%PDF"):
         result = check_pdf(path)
-        if press or press is None and path.name.lower().endswith(PRESS_SUFFIX):
+        name = path.name.lower()
+        if name.endswith(COVER_SUFFIX) and press is not False:
+            return _press(result, replace(limits, pages_multiple=1), strict)
+        if press or press is None and name.endswith(PRESS_SUFFIX):
             return _press(result, limits, strict)
         return result
     if path.suffix.lower() == ".epub":

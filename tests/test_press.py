@@ -223,6 +223,10 @@ def test_check_passes_the_press_file_and_refuses_a_screen_pdf(press_build, tmp_p
     assert "p1 " in bad.stdout  # named page by page
     plain = run_cli("check", str(out / "s.pdf"))  # not a press name, not asked: the screen PDF passes
     assert plain.returncode == 0, plain.stdout
+    strict = run_cli("check", "--strict", str(out / "s-print.pdf"))  # low resolution refused too
+    assert strict.returncode == 1 and "problem: images under 300 ppi" in strict.stdout, strict.stdout
+    cover = run_cli("check", str(out / "s-cover.pdf"))  # one sheet, checked as a press file
+    assert cover.returncode == 0 and "press preflight" in cover.stdout and "multiples of 1" in cover.stdout, cover.stdout
 
 
 def test_check_refuses_ink_over_the_limit_and_a_page_count_off_the_multiple(press_build):
