@@ -254,20 +254,27 @@ def serve(series: Path, host: str = "127.0.0.1", port: int = 8000, open_browser:
     while not stop.wait(0.5):
         pass
     echo("stopping")
+    try:
+        return _stop(preview, server, workers[1:], outdir)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop(preview: Preview, server: PreviewServer, builders: list[threading.Thread], outdir: Path) -> int:
+    """Stop serving and building, remove the temporary output; 0."""
     preview.stop()
     server.shutdown()
     server.server_close()
-    for worker in workers[1:]:
-        worker.join(1)
-    if any(worker.is_alive() for worker in workers[1:]):
+    for builder in builders:
+        builder.join(1)
+    if any(builder.is_alive() for builder in builders):
         for child in multiprocessing.active_children():  # a layout in progress: its pool's processes
             child.terminate()
-        for worker in workers[1:]:
-            worker.join(2)
+        for builder in builders:
+            builder.join(2)
     shutil.rmtree(outdir, ignore_errors=True)
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
-    if any(worker.is_alive() for worker in workers[1:]):
+    if any(builder.is_alive() for builder in builders):
         # a build still running (an image download): concurrent.futures would wait for it at exit
         sys.stdout.flush()
         sys.stderr.flush()
