@@ -77,6 +77,9 @@ def check_engines() -> list[Finding]:
     profile = next((p for p in DEBIAN_PROFILES if Path(p).is_file()), None)
     findings.append(Finding("CMYK profile (PDF/X)", bool(profile), profile or "none found",
                             "" if profile else f"{APT} ghostscript"))
+    pdftoppm = shutil.which("pdftoppm")
+    findings.append(Finding("pdftoppm (the page view of publisher serve)", bool(pdftoppm), pdftoppm or "not found",
+                            "" if pdftoppm else f"{APT} poppler-utils"))
     return findings
 
 
