@@ -210,7 +210,7 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
         return start + page + 1
 
     depth = book.manifest.pdf.toc_depth or (2 if sum(len(c.toc) for c in book.chapters) <= MAX_TOC_SECTIONS else 1)
-    toc = [{"id": c.key, "title": c.title, "page": folio(part, start, c.key),
+    toc = [{"id": c.key, "title": c.long_title or c.title, "page": folio(part, start, c.key),
             "children": [{"id": e.id, "title": e.title, "page": folio(part, start, e.id)} for e in c.toc]
             if depth > 1 else []}
            for c, part, start in zip(book.chapters, episodes, starts)]
