@@ -177,7 +177,8 @@ def handout_command(post, output, offline):
               help="Address to listen on; anything but loopback lets others on your network read the preview.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in the default browser.")
 @click.option("--offline", is_flag=True, help="Use cached images only; make no request.")
-def serve_command(series, port, host, open_browser, offline):
+@click.option("--edition", metavar="NAME", default="", help="Preview a Traditional Chinese edition (as build --edition).")
+def serve_command(series, port, host, open_browser, offline, edition):
     """Preview the book in a browser while you edit: rebuilt and reloaded on every save.
 
     \b
@@ -185,7 +186,7 @@ def serve_command(series, port, host, open_browser, offline):
       publisher serve series/product-stories --open
     """
     from .serve import serve
-    sys.exit(serve(series, host, port, open_browser, offline=offline, echo=click.echo))
+    sys.exit(serve(series, host, port, open_browser, BuildOptions(offline=offline, edition=edition), echo=click.echo))
 
 
 @main.command("images")

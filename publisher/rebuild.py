@@ -61,9 +61,9 @@ class Preview:
     """The latest Snapshot behind a condition (the live-reload streams wait on it), and the
     threads that rebuild it."""
 
-    def __init__(self, manifest: Path, outdir: Path, echo=print, offline: bool = False):
+    def __init__(self, manifest: Path, outdir: Path, echo=print, options: BuildOptions = BuildOptions()):
         self.manifest, self.root, self.outdir, self.echo = manifest, manifest.parent, outdir, echo
-        self.options = BuildOptions(formats=("pdf",), offline=offline)
+        self.options = replace(options, formats=("pdf",), outdir=None)  # the PDF is the one file it writes
         self.cache_root = default_root().resolve()
         self.dirty = threading.Event()
         self.dirty.set()  # the first build

@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 from .errors import PublisherError
 from .manifest import find_manifest
+from .pipeline import BuildOptions
 from .rebuild import Preview, Snapshot
 from .render import preview as pages
 
@@ -222,12 +223,13 @@ class PreviewServer(ThreadingHTTPServer):
         return not self.loopback or name in LOOPBACK
 
 
-def serve(series: Path, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, offline: bool = False,
-          echo=print) -> int:
-    """Build, serve and watch until Ctrl-C (or SIGTERM); 0 when stopped."""
+def serve(series: Path, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
+          options: BuildOptions | None = None, echo=print) -> int:
+    """Build (with `options`: offline, edition; the formats are the preview's), serve and watch
+    until Ctrl-C (or SIGTERM); 0 when stopped."""
     manifest = find_manifest(series)
     outdir = Path(tempfile.mkdtemp(prefix="publisher-preview-"))
-    preview = Preview(manifest, outdir, echo, offline)
+    preview = Preview(manifest, outdir, echo, options or BuildOptions())
     try:
         server = PreviewServer(host, port, preview)
     except OSError as exc:

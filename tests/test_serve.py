@@ -355,6 +355,12 @@ def test_offline_makes_no_request(tmp_path, canary):
     assert hits == []
 
 
+def test_an_edition_can_be_previewed(tmp_path):
+    with serving(make_series(tmp_path / "series"), tmp_path / "cache", "--edition", "zh-TW") as running:
+        text = html.fromstring(running.page("/")[1]).text_content()
+        assert "預覽測試" in text and "预览测试" not in text
+
+
 def test_a_busy_port_is_one_line_and_another_host_is_announced(tmp_path):
     series = make_series(tmp_path / "series")
     with socket.socket() as taken:
