@@ -317,6 +317,19 @@ def test_episodes_with_chinese_file_names_have_addresses(tmp_path):
     assert reply.status == 200 and "第三篇的正文" in reply.body.decode()
 
 
+def test_a_chapter_page_shows_an_error_xml_cannot_hold(tmp_path):
+    from dataclasses import replace
+
+    from publisher.rebuild import Preview
+    from publisher.render.preview import chapter_page
+    preview = Preview(make_series(tmp_path / "series") / "series.toml", tmp_path / "out", echo=lambda line: None)
+    preview.build_book()
+    s = preview.snapshot
+    status = replace(s.status(preview.root), error="episodes/x.md:3: odd byte \x0c in the title")
+    page = etree.fromstring(chapter_page(s.prepared.book, s.prepared.book.chapters[0], s.theme, status))
+    assert "episodes/x.md:3: odd byte" in "".join(page.itertext())
+
+
 def test_ctrl_c_stops_cleanly_even_while_the_pdf_is_laid_out(tmp_path):
     with serving(make_series(tmp_path / "series"), tmp_path / "cache") as running:
         assert running.request("/")[0] == 200  # the book is built; the PDF (cold cache) is being laid out

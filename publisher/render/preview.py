@@ -134,4 +134,7 @@ def _bar(theme: Theme, book: Book | None, chapter: Chapter | None, status: Statu
 
 
 def _fragment(markup: str) -> list:
-    return list(etree.fromstring(f'<div xmlns="{XHTML}">{markup}</div>'.encode("utf-8")))
+    """Preview markup -> XHTML elements; `recover` drops what XML cannot hold (a control
+    character quoted in an error message), so the page still shows."""
+    parser = etree.XMLParser(recover=True)
+    return list(etree.fromstring(f'<div xmlns="{XHTML}">{markup}</div>'.encode("utf-8"), parser))
