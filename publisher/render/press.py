@@ -33,7 +33,8 @@ from PIL import Image, ImageChops, ImageCms, ImageMath, ImageOps
 
 from ..book import Asset
 from ..errors import PublisherError
-from ..images.cache import ImageCache, atomic_write
+from ..files import atomic_write
+from ..images.cache import ImageCache
 
 if TYPE_CHECKING:
     from ..manifest import PressSettings
@@ -98,7 +99,8 @@ def press_images(assets: dict[str, Asset], cache: ImageCache, plan: PressPlan, w
 def press_image(asset: Asset, cache: ImageCache, plan: PressPlan) -> Path:
     """The file WeasyPrint embeds for an asset in the press file: DeviceGray for neutral
     images, else CMYK JPEG in the output profile, ink limited; made once, kept in the cache."""
-    stem = f"press{IMAGE_VERSION}-{plan.profile_digest}-{plan.max_ink}-{asset.sha256}"
+    # named by the photo first: the cache shards derived files by their first two characters
+    stem = f"{asset.sha256}-press{IMAGE_VERSION}-{plan.profile_digest}-{plan.max_ink}"
     for ext in (".jpg", ".png"):
         if (done := cache.derived(stem + ext)).is_file():
             return done

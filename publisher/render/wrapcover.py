@@ -22,7 +22,8 @@ import pikepdf
 from PIL import Image, ImageOps
 
 from ..book import Book
-from ..images.cache import ImageCache, atomic_path, atomic_write
+from ..files import atomic_path, atomic_write
+from ..images.cache import ImageCache
 from ..themes import Theme
 from .press import PT_PER_MM, PressPlan, convert_for_press, css_cmyk, marks_content, press_plan
 
