@@ -71,6 +71,8 @@ def preflight(pdf: pikepdf.Pdf, limits: PressLimits = PressLimits()) -> tuple[li
 
 def _check_document(pdf: pikepdf.Pdf, limits: PressLimits, found: _Findings) -> None:
     count = len(pdf.pages)
+    if pdf.pdf_version > "1.6":  # compared as strings: versions run 1.0-1.7, then 2.0
+        found.add(f"PDF {pdf.pdf_version}: a PDF/X-4 file is PDF 1.6 or older (ISO 15930-7)", 0, "")
     if count % limits.pages_multiple:
         found.add(f"page count {count} is not a multiple of {limits.pages_multiple} (signatures)", 0,
                   f"pad with {-count % limits.pages_multiple} blank page(s)")

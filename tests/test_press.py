@@ -197,6 +197,7 @@ def test_output_intent_and_pdfx_version(press_build):
         (intent,) = pdf.Root.OutputIntents
         profile = intent.DestOutputProfile.read_bytes()
         xmp = pdf.Root.Metadata.read_bytes()
+        assert pdf.pdf_version == "1.6"  # PDF/X-4 is built on PDF 1.6
     assert intent.S == "/GTS_PDFX" and int(intent.DestOutputProfile.N) == 4 and profile[16:20] == b"CMYK"
     assert str(intent.OutputConditionIdentifier)
     assert b"PDF/X-4" in xmp

@@ -74,7 +74,7 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     starts = body_layout(episodes)
     body_count = (starts[-1] + episodes[-1].pages) if episodes else 0
     pad = -(front_count + body_count) % dress.multiple if dress else 0
-    writer = PdfWriter(out)
+    writer = PdfWriter(out, b"1.6" if dress else b"1.7")  # PDF/X-4 is PDF 1.6 (ISO 15930-7 §6.1)
     pages_root = writer.reserve()
     numbers = [writer.reserve() for _ in range(front_count + body_count + pad)]  # every page's object
     slug_sheet = [dress.slug_line.sheet] if dress and dress.slug_line else []

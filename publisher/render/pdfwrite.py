@@ -26,12 +26,12 @@ SLOW = re.compile(rb"/StructParent |/Type /FontDescriptor")
 
 
 class PdfWriter:
-    def __init__(self, path):
+    def __init__(self, path, version: bytes = b"1.7"):
         self.file = open(path, "wb")
         self.offsets: dict[int, int] = {}
         self.next_number = 1
         self.digest = hashlib.md5()
-        self._write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        self._write(b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n")
 
     def _write(self, data: bytes) -> None:
         self.file.write(data)
