@@ -66,6 +66,7 @@ def preflight(pdf: pikepdf.Pdf, limits: PressLimits = PressLimits()) -> tuple[li
         if isinstance(group, pikepdf.Dictionary) and walker.space(group.get("/CS"), None) == "rgb":
             found.add("DeviceRGB colour (transparency group)", number, "")
         walker.walk(page, page.obj.get("/Resources", pikepdf.Dictionary()), number)
+        _check_annotations(page, number, found)
     return found.lines(found.problems), found.lines(found.warnings)
 
 
@@ -102,6 +103,18 @@ def _check_boxes(page, number: int, limits: PressLimits, found: _Findings) -> No
     if slug_mm < limits.min_slug_mm - 0.05:
         found.add(f"no slug of {limits.min_slug_mm:g} mm for the marks beyond the bleed", number,
                   f"({slug_mm:.1f} mm)")
+
+
+def _check_annotations(page, number: int, found: _Findings) -> None:
+    """Annotations on the printed area other than printer's marks and trap networks, which
+    PDF/X reserves it for (ISO 15930-7 §6.3.3); a warning: most are links a RIP ignores."""
+    bleed = [float(v) for v in page.obj.get("/BleedBox", page.MediaBox)]
+    for annotation in page.obj.get("/Annots", []):
+        kind = str(annotation.get("/Subtype", ""))
+        x0, y0, x1, y1 = (float(v) for v in annotation.get("/Rect", [0, 0, 0, 0]))
+        inside = x0 < bleed[2] and x1 > bleed[0] and y0 < bleed[3] and y1 > bleed[1]
+        if inside and kind not in ("/PrinterMark", "/TrapNet"):
+            found.add("annotations on the printed area", number, f"({kind[1:]})", warning=True)
 
 
 def _mul(a, b):

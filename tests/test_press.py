@@ -158,7 +158,9 @@ def test_boxes_slug_marks_and_signatures(press_build):
         count = len(pdf.pages)
         boxes = [{k: [float(v) for v in p.obj[k]] for k in ("/MediaBox", "/TrimBox", "/BleedBox")} for p in pdf.pages]
         marks = [(n, a) for n, o, a, _ in _walk(pdf) if o in ("m", "l")]
+        annotations = sum(len(p.obj.get("/Annots", [])) for p in pdf.pages)
     assert count % 8 == 0  # [print] pages-multiple = 8
+    assert annotations == 0  # PDF/X keeps the printed area for printer's marks; paper has no links
     for b in boxes:
         trim, bleed, media = b["/TrimBox"], b["/BleedBox"], b["/MediaBox"]
         assert abs((trim[2] - trim[0]) / MM - 148) < 0.1 and abs(bleed[0] - trim[0] + 3 * MM) < 0.01

@@ -92,7 +92,7 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     structure = _Structure(writer)
     with pikepdf.open(front.path) as source:
         copier, offset = _part_copier(writer, source, numbers[:front.pages], fonts, structure)
-        links = _toc_links(writer, front, where, height)
+        links = {} if dress else _toc_links(writer, front, where, height)  # a press file has no links
         for index, page in enumerate(source.pages):
             _write_page(writer, copier, page.obj, numbers[index], pages_root, annots=links.get(index, ()),
                         struct_offset=offset, dress=dressed and dressed.of(index))
@@ -253,7 +253,10 @@ def _write_page(writer, copier, page, number: int, parent: int, contents=None, x
         entries.append(b"/Resources << " + b" ".join(inner) + b" /XObject << " + b" ".join(xobject) + b" >> >>")
     else:
         entries.append(b"/Resources " + copier.serialize(resources))
-    annotations = [copier.serialize(a) for a in page.get("/Annots", [])] + [b"%d 0 R" % a for a in annots]
+    # a press file carries no annotations: PDF/X allows none on the printed area but printer's
+    # marks and trap networks (ISO 15930-7 §6.3.3), and paper has no links to follow
+    kept = [] if dress else page.get("/Annots", [])
+    annotations = [copier.serialize(a) for a in kept] + [b"%d 0 R" % a for a in annots]
     if annotations:
         entries.append(b"/Annots [" + b" ".join(annotations) + b"]")
     writer.object(number, b"<< /Type /Page /Parent %d 0 R " % parent + b" ".join(
