@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,8 @@ SLUG_LINE_AT_MM = (20.0, 2.5)  # the slug line's start: from the trim's left edg
 NEUTRAL_TOLERANCE = 3  # channel difference (of 255) under which an RGB image counts as grey
 SOLID_BLACK = 0x22 / 255  # greys this dark are set in solid K: a 93% screen frays the edges of type
 COLOUR_PROPERTIES = ("color", "background", "border", "outline", "text-decoration", "column-rule", "box-shadow")
-IMAGE_VERSION = 4
-JPEG_SLACK = 20  # percent: a photo this far under the ink limit stays under it through JPEG coding  # in the converted files' names: parts embed them by name, so a change needs a new one
+IMAGE_VERSION = 4  # in the converted files' names: parts embed them by name, so a change needs a new one
+JPEG_SLACK = 20  # percent: a photo this far under the ink limit stays under it through JPEG coding
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,7 @@ class PressPlan:
     slug_mm: float
     marks: tuple[str, ...]
     pages_multiple: int
-
-    @property
-    def profile_digest(self) -> str:
-        return hashlib.sha256(self.profile.read_bytes()).hexdigest()[:16]
+    profile_digest: str  # names the photos converted with this profile
 
 
 def press_plan(settings: PressSettings, bleed_mm: float) -> PressPlan:
@@ -78,7 +76,8 @@ def press_plan(settings: PressSettings, bleed_mm: float) -> PressPlan:
                              "(apt-get install ghostscript) or set [print] icc in series.toml")
     description = ImageCms.getProfileDescription(ImageCms.getOpenProfile(str(profile))).strip()
     return PressPlan(profile, settings.condition or description, description, settings.max_ink, bleed_mm,
-                     settings.slug, settings.marks, settings.pages_multiple)
+                     settings.slug, settings.marks, settings.pages_multiple,
+                     hashlib.sha256(profile.read_bytes()).hexdigest()[:16])
 
 
 def padding(pages: int, multiple: int) -> int:
@@ -123,8 +122,11 @@ def convert_for_press(data: bytes, plan: PressPlan, line_art: bool) -> tuple[byt
         im.paste(rgba, mask=rgba.getchannel("A"))
     out = io.BytesIO()
     if im.mode in ("L", "1", "I", "I;16") or (im.mode == "RGB" and _neutral(im)):
-        im.convert("L").save(out, "PNG", compress_level=6) if line_art else im.convert("L").save(out, "JPEG", quality=92)
-        return out.getvalue(), ".png" if line_art else ".jpg"
+        if line_art:
+            im.convert("L").save(out, "PNG", compress_level=6)
+            return out.getvalue(), ".png"
+        im.convert("L").save(out, "JPEG", quality=92)
+        return out.getvalue(), ".jpg"
     cmyk = im if im.mode == "CMYK" else to_cmyk(im.convert("RGB"), plan.profile)
     return cmyk_jpeg(cmyk, plan.max_ink, quality=95 if line_art else 92), ".jpg"
 
@@ -159,20 +161,23 @@ def _neutral(im: Image.Image) -> bool:
     return all(ImageChops.difference(a, c).getextrema()[1] <= NEUTRAL_TOLERANCE for a, c in ((r, g), (g, b)))
 
 
-_TRANSFORMS: dict = {}
+# One transform per profile and thread: lcms keeps a one-pixel cache inside each transform that
+# cmsDoTransform writes, so a transform is not shared between threads (Little CMS 2 API, §1.2).
+_TRANSFORMS = threading.local()
 
 
 def to_cmyk(im: Image.Image, profile: Path) -> Image.Image:
-    """sRGB -> the profile's CMYK, perceptual intent (photos), one transform per profile."""
-    if profile not in _TRANSFORMS:
-        _TRANSFORMS[profile] = ImageCms.buildTransform(
+    """sRGB -> the profile's CMYK, perceptual intent (photos)."""
+    transforms = _TRANSFORMS.__dict__.setdefault("by_profile", {})
+    if profile not in transforms:
+        transforms[profile] = ImageCms.buildTransform(
             ImageCms.createProfile("sRGB"), ImageCms.getOpenProfile(str(profile)), "RGB", "CMYK",
             renderingIntent=ImageCms.Intent.PERCEPTUAL)
     # the transform's own apply() also re-serialises the output profile into the image's info,
     # which lcms cannot do for some profiles Debian ships (ps_cmyk.icc: "Could not determine
     # profile size"); the pixels are all we need
     out = Image.new("CMYK", im.size)
-    _TRANSFORMS[profile].transform.apply(im.getim(), out.getim())
+    transforms[profile].transform.apply(im.getim(), out.getim())
     return out
 
 
