@@ -28,7 +28,7 @@ from .assemble import ChapterMarks, Folios, assemble, body_layout
 from .pagelist import print_pages, print_source
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
 from .typeset import typeset
-from .press import PressPlan, cmyk_css, dressing, padding, press_images, press_plan
+from .press import SLUG_LINE_AT_MM, PressPlan, SlugLine, cmyk_css, dressing, padding, press_images, press_plan
 
 PT_PER_MM = 72 / 25.4
 PX_PER_PT = 4 / 3
@@ -145,6 +145,7 @@ class _Laid:
     blank: RenderedPart
     digits: RenderedPart
     store: PartCache
+    slug: RenderedPart | None = None  # the press file's slug line sheet, when [print] marks ask for it
 
     @property
     def pages(self) -> int:
@@ -173,10 +174,12 @@ def _lay_out(book: Book, theme: Theme, cache: ImageCache, press: bool, workers: 
     jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', styles, setup.roots,
                         setup.options, defer_fonts=True))
     jobs.append(_digits_job(setup, theme))
+    slug = [_slug_job(book, setup, theme)] if press and "slug" in setup.plan.marks else []
     store = PartCache(cache)
-    *episodes, blank, digits = render_all(jobs, store, workers or default_workers(), progress)
+    parts = render_all(jobs + slug, store, workers or default_workers(), progress)
+    *episodes, blank, digits = parts[:len(jobs)]
     front = _front(book, theme, setup, episodes, store)
-    return _Laid(setup, front, episodes, blank, digits, store)
+    return _Laid(setup, front, episodes, blank, digits, store, parts[-1] if slug else None)
 
 
 def press_page_count(book: Book, theme: Theme, cache: ImageCache, workers: int | None = None, progress=None) -> int:
@@ -191,7 +194,8 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     laid = _lay_out(book, theme, cache, press, workers, progress)
     folios = _folios(laid.digits, laid.setup.g)
     marks = [ChapterMarks(c.long_title or c.title, c.key, c.toc) for c in book.chapters]
-    dress = dressing(laid.setup.plan, (0, 0, *(v * 0.75 for v in laid.front.size))) if press else None
+    slug = SlugLine(laid.slug, laid.slug.anchors) if laid.slug else None
+    dress = dressing(laid.setup.plan, (0, 0, *(v * 0.75 for v in laid.front.size)), slug) if press else None
     with atomic_path(path) as temporary:
         document_id = str(uuid.uuid5(uuid.NAMESPACE_URL, book.identifier))
         front_marks = {anchor: theme.text(label) for anchor, label in FRONT_MARKS.items()}
@@ -236,6 +240,19 @@ def _digits_job(setup: _Setup, theme: Theme) -> PartJob:
     markup = theme.render("pdf/digits.html", top=round(top_px, 3))
     css = f"@page {{ size: {g.width_mm}mm {g.height_mm}mm; margin: 0 }}"
     return PartJob("digits", markup, (css, setup.base_css), setup.roots, setup.options, defer_fonts=True)
+
+
+def _slug_job(book: Book, setup: _Setup, theme: Theme) -> PartJob:
+    """The slug line's sheet (press.SlugLine): the book's title and date, and digits for the
+    page number; the title shortened so the line ends before the registration target at the
+    foot's middle (6 pt characters are 2.1 mm wide)."""
+    g = setup.g
+    room = int((g.width_mm / 2 - 6 - SLUG_LINE_AT_MM[0]) / 2.2) - 10
+    title = book.title if len(book.title) <= max(room, 4) else book.title[:max(room, 4) - 1] + "…"
+    text = f"{title} · {book.modified.astimezone(dt.timezone.utc):%Y-%m-%d} · "
+    markup = theme.render("pdf/slug.html", text=text, lang=book.language)
+    css = f"@page {{ size: {g.width_mm}mm {g.height_mm}mm; margin: 0 }}"
+    return PartJob("slug", markup, (css, setup.base_css), setup.roots, setup.options, defer_fonts=True)
 
 
 def _folios(digits: RenderedPart, g: Geometry) -> Folios:
