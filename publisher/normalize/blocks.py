@@ -136,14 +136,14 @@ def _blockify(container, always: bool) -> None:
 
 
 def _fix_figures(body) -> None:
+    for figure in list(body.iter("figure")):
+        if figure.find(".//img") is None:
+            figure.tag = "div"  # nothing to show: its words are text like any other
     for caption in list(body.iter("figcaption")):
         if next(caption.iterancestors("figure"), None) is None:
-            caption.tag = "div"  # a caption of no figure is text like any other
+            caption.tag = "div"  # a caption of no figure, likewise
     for figure in list(body.iter("figure")):
         imgs = list(figure.iter("img"))
-        if not imgs:
-            figure.tag = "div"
-            continue
         caption = next(iter(figure.iter("figcaption")), None)
         text = " ".join("".join(caption.itertext()).split()) if caption is not None else ""
         if caption is not None:
