@@ -28,6 +28,7 @@ internals. Written so it could be offered upstream as `text-justify: inter-chara
 """
 from __future__ import annotations
 
+import bisect
 import importlib.metadata
 import re
 import unicodedata
@@ -41,6 +42,7 @@ _INSTALLED: list = []
 # the quotation marks Chinese text sets from the CJK font (clreq §3.1.4).
 _CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
                   r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026\u00b7\u200b]")
+_CJK_RUN = re.compile(_CJK.pattern + "+")
 # Full-width marks: a gap between two of them (a compressed pair) or after such a pair is not
 # widened, so a pair set in 1.5 em stays so (clreq §3.1.6).
 PUNCT = set("，。、；：？！“”‘’「」『』（）《》〈〉【】〔〕…—·")
@@ -61,12 +63,18 @@ def is_latin(ch: str) -> bool:
     return ch.isalnum() and not is_cjk(ch) and unicodedata.east_asian_width(ch) in ("Na", "N", "A", "H")
 
 
+_LATIN = "A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+_HAN_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Boundaries between Han (and kana) and a Latin, Greek or Cyrillic letter or digit, found in one
+# scan (set_text runs for every line WeasyPrint tries, on the paragraph's remaining text).
+_HAN_LATIN = re.compile(f"(?<=[{_HAN_CLASS}])(?=[{_LATIN}])|(?<=[{_LATIN}])(?=[{_HAN_CLASS}])")
+
+
 def autospace_gaps(text: str, em: float) -> dict[int, float]:
     """Gap index i (between text[i] and text[i+1]) -> space between Han and Latin, in px."""
     if not em:
         return {}
-    return {i: em for i in range(len(text) - 1)
-            if (is_han(text[i]) and is_latin(text[i + 1])) or (is_latin(text[i]) and is_han(text[i + 1]))}
+    return {m.start() - 1: em for m in _HAN_LATIN.finditer(text)}
 
 
 def expandable_gaps(text: str, before: str = "") -> list[int]:
@@ -106,15 +114,13 @@ def character_spacing(text: str, gaps: dict[int, float]) -> dict[int, float]:
     (an alternating correction; the sum over a run stays exact)."""
     spacing: dict[int, float] = {}
     n = len(text)
-    k = 0
-    while k < n:
-        if not is_cjk(text[k]):
-            k += 1
-            continue
-        start = k
-        while k < n and is_cjk(text[k]):
-            k += 1
-        _solve_run(start, k, n, gaps, text, spacing)
+    wanted = sorted(gaps)
+    for run in _CJK_RUN.finditer(text):
+        start, end = run.span()
+        # only runs a wanted gap touches (gap i lies between characters i and i + 1)
+        at = bisect.bisect_left(wanted, start - 1)
+        if at < len(wanted) and wanted[at] <= end - 1:
+            _solve_run(start, end, n, gaps, text, spacing)
     return spacing
 
 
@@ -216,20 +222,15 @@ def _add_spacing(layout, justify: bool) -> None:
     attrs = pango.pango_layout_get_attributes(layout.layout)
     if attrs == ffi.NULL:
         attrs = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
-    offsets = _byte_offsets(text)
-    for index, px in spacing.items():
-        attr = pango.pango_attr_letter_spacing_new(int(px * TO_UNITS))
-        attr.start_index, attr.end_index = offsets[index], offsets[index + 1]
+    start, done = 0, 0  # byte offset of text[done], walked forward once
+    for index in sorted(spacing):
+        start += len(text[done:index].encode("utf-8"))
+        done = index
+        attr = pango.pango_attr_letter_spacing_new(int(spacing[index] * TO_UNITS))
+        attr.start_index, attr.end_index = start, start + len(text[index].encode("utf-8"))
         pango.pango_attr_list_change(attrs, attr)
     pango.pango_layout_set_attributes(layout.layout, attrs)
     layout._keep_attrs = attrs  # keep the list alive as long as the layout
-
-
-def _byte_offsets(text: str) -> list[int]:
-    offsets = [0]
-    for ch in text:
-        offsets.append(offsets[-1] + len(ch.encode("utf-8")))
-    return offsets
 
 
 # ---------- justification ----------
@@ -297,7 +298,12 @@ def _spread(context, box, plan, per_space, widest_space, x_advance, boxes):
 
     if isinstance(box, boxes.TextBox):
         gaps, after = plan.get(id(box), ({}, 0.0))
-        if " " in box.text or "\u00a0" in box.text:
+        spaced = " " in box.text or "\u00a0" in box.text
+        if not gaps and not spaced:  # nothing to widen inside: the box only moves
+            box.position_x += x_advance
+            box.width += after
+            return x_advance + after
+        if spaced:
             per_space = min(per_space, max(0.0, widest_space - _space_width(context, box.style)))
         box.justification_spacing = per_space
         box.position_x += x_advance
