@@ -200,6 +200,9 @@ def test_spacing_changes_no_text(typeset_build):
     with zipfile.ZipFile(typeset_build["epub"]) as z:
         chapter = next(z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml") and "MacBook" in z.read(n).decode())
     assert MIXED in chapter and "halt" not in chapter
+    with zipfile.ZipFile(typeset_build["epub"]) as z:
+        css = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".css"))
+    assert "text-autospace" in css  # readers that can space 汉字 and Latin do it themselves
 
 
 def test_links_become_numbered_footnotes_in_print_and_stay_clickable_on_screen(typeset_build, screen_pages):
