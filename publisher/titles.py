@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 # Separators between title and subtitle, the first found wins (in this order).
 SUBTITLE_SEPARATORS = ("——", "—", "：", " | ", "|", ": ", " - ")
-SHORT_MAX = 24  # a running head longer than this is cut at a mark (，、：) or shortened with …
+SHORT_MAX = 30  # a running head (8 pt over a 31-character block) longer than this is cut at a mark or with …
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def parse_title(full: str, series: str = "", pattern: str = "", number: int | No
     if subtitle is not None or not long:
         long = f"{title}——{found_subtitle}" if found_subtitle else title
     return EpisodeTitle(full=full, number=number, title=title, subtitle=found_subtitle,
-                        short=(short or "").strip() or _short(title), long=long)
+                        short=(short or "").strip() or _running_head(title, long), long=long)
 
 
 def _by_pattern(full: str, pattern: str) -> tuple[int | None, str, str, str]:
@@ -89,6 +89,11 @@ def _split_subtitle(text: str) -> tuple[str, str]:
         if at > 0 and text[at + len(sep):].strip(" —:：|"):
             return text[:at].strip(), text[at + len(sep):].strip(" —")
     return text, ""
+
+
+def _running_head(title: str, long: str) -> str:
+    """Title and subtitle when they fit the head, else the title (cut if need be)."""
+    return long if len(long) <= SHORT_MAX else _short(title)
 
 
 def _short(title: str) -> str:
