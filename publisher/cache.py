@@ -19,6 +19,7 @@ knows what a series needs without building it again.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import json
@@ -48,6 +49,9 @@ class Cache:
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else default_root()
         self.used: set[Path] = set()
+        # laid-out parts this process asked for: {"laid_out": n, "cached": m} (render/parts.py);
+        # the pipeline reports them per format
+        self.layouts: collections.Counter = collections.Counter()
 
     def folder(self, name: str) -> Path:
         """One of the folders KINDS names (e.g. "pdf"), under the root."""

@@ -94,6 +94,9 @@ def _summary(report, verbose: bool) -> None:
     timing = sum(report.timings.values())
     click.echo(f"{images}; {len(report.warnings)} warning(s); {timing:.1f}s; details in "
                f"{report.outputs[0].parent if report.outputs else '.'}/report.json")
+    if report.layouts:
+        click.echo("pages laid out: " + "; ".join(f"{fmt} {n['laid_out']} part(s), {n['cached']} from cache"
+                                                  for fmt, n in report.layouts.items()))
     for warning in report.warnings if verbose else report.warnings[:5]:
         click.echo(f"warning: {warning}")
     if not verbose and len(report.warnings) > 5:

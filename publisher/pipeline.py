@@ -133,10 +133,10 @@ def build_handout(post: Path, output: Path, offline: bool = False, cache_root: P
     with timings("images"):
         localized = localize(episode.image_urls, manifest.images, cache, offline=offline)
     book = build_book(manifest, [episode], localized, build_time([Path(post)]))
-    from .render.pdf import write_handout
+    from .render.pdf import write_handouts
     output.parent.mkdir(parents=True, exist_ok=True)
     with timings("handouts"):
-        write_handout(book.chapters[0], book, output, load_theme("default"), cache)
+        write_handouts(book, [(book.chapters[0], output)], load_theme("default"), cache, workers=1)
     failures = image_failures([episode], localized)
     return _report(manifest, (output,), localized, failures, problems([episode], failures), timings)
 
@@ -215,11 +215,16 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
     warnings = list(prepared.warnings)
     outdir.mkdir(parents=True, exist_ok=True)
     written_as: dict[str, list[Path]] = {}
+    layouts: dict[str, dict[str, int]] = {}
     for fmt in sorted(options.formats, key=lambda f: f == "epub"):  # the EPUB last: it takes the PDF's page list
         if progress and fmt != "handouts":
             progress(fmt, 0, 1)
+        before = dict(cache.layouts)
         with timings(fmt):
             written, noticed, pages = BACKENDS[fmt](book, outdir, theme, cache, options, progress)
+        laid = {k: cache.layouts[k] - before.get(k, 0) for k in ("laid_out", "cached")}
+        if any(laid.values()):  # the PDF parts this format laid out, and those found in the cache
+            layouts[fmt] = laid
         if pages is not None and (book.print_pages is None or fmt == "pdf"):  # the screen PDF's, if built
             book = replace(book, print_pages=pages)
         if progress and fmt != "handouts":
@@ -227,7 +232,8 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
         written_as[fmt] = written
         warnings += noticed
     outputs = [path for fmt in options.formats for path in written_as[fmt]]  # in the order asked for
-    report = _report(manifest, outputs, prepared.localized, prepared.failures, warnings, timings)
+    report = replace(_report(manifest, outputs, prepared.localized, prepared.failures, warnings, timings),
+                     layouts=layouts)
     write_report(report, outdir)
     # what `publisher cache prune` keeps for this series; an edition's record beside the series' own
     cache.remember(manifest.path, tuple(fmt + manifest.edition_suffix for fmt in options.formats))
@@ -267,15 +273,11 @@ def _cover(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: B
 
 
 def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
-    from .render.pdf import write_handout
-    paths = []
-    for i, chapter in enumerate(book.chapters, 1):
-        path = outdir / f"handouts{book.manifest.edition_suffix}" / f"{i:03d}-{slugify(chapter.title)[:40]}.pdf"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_handout(chapter, book, path, theme, cache)
-        paths.append(path)
-        if progress:
-            progress("handouts", i, len(book.chapters))
+    from .render.pdf import write_handouts
+    folder = outdir / f"handouts{book.manifest.edition_suffix}"
+    paths = [folder / f"{i:03d}-{slugify(c.title)[:40]}.pdf" for i, c in enumerate(book.chapters, 1)]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_handouts(book, list(zip(book.chapters, paths)), theme, cache, options.jobs, progress)
     return paths, [], None
 
 

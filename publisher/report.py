@@ -43,6 +43,7 @@ class Report:
     failed: tuple[ImageFailure, ...]
     warnings: tuple[Problem, ...]
     timings: dict
+    layouts: dict = field(default_factory=dict)  # format -> {"laid_out": n, "cached": m} PDF parts
 
     def as_dict(self) -> dict:
         return {
@@ -52,6 +53,7 @@ class Report:
                        "failed": [{"url": f.url, "episode": f.episode, "reason": f.reason} for f in self.failed]},
             "warnings": [w.as_dict() for w in self.warnings],
             "timings": self.timings,
+            "layouts": self.layouts,
         }
 
 

@@ -187,9 +187,10 @@ class PartCache:
 
 
 def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=None,
-               isolate: bool = False) -> list[RenderedPart]:
+               isolate: bool = False, stage: str = "pdf pages") -> list[RenderedPart]:
     """Every part, from the cache when unchanged, else laid out in `workers` processes
-    (`isolate`: in another process even when there is one, to keep this one small)."""
+    (`isolate`: in another process even when there is one, to keep this one small); how many
+    of each is added to the cache's `layouts` tally."""
     results: dict[int, RenderedPart] = {}
     missing = []
     for index, job in enumerate(jobs):
@@ -198,10 +199,11 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
             missing.append(index)
         else:
             results[index] = part
+    store.cache.layouts.update(laid_out=len(missing), cached=len(results))
 
     def tick():
         if progress:
-            progress("pdf pages", len(results), len(jobs))
+            progress(stage, len(results), len(jobs))
     tick()
     if missing and (len(missing) > 1 and workers > 1 or isolate):
         context = multiprocessing.get_context("fork")
