@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from conftest import pdf_text, write_post, write_series
-from publisher.render.justify import character_spacing, expandable_gaps
+from publisher.render.justify import spaced_characters
 from publisher.render.typeset import typeset
 from publisher.titles import parse_title
 
@@ -36,6 +36,8 @@ MIXED = ("那年秋天，团队在2023年用MacBook Pro写下第一版原型，�
          "测试阶段一共发现了17个问题，其中5个与Excel导出的格式有关，剩下的大多出在Windows和Linux两种环境的差异上。")
 SPACED = ("3. 回调的请求需要在终端中输入<code>ls /dev/tty.usb</code>查看设备，再把 Mac 连接到开发板上，确认 API 返回正常"
           "之后才能继续下一步的调试工作，整个过程大约需要十分钟左右，请耐心等待并留意屏幕上出现的提示信息。")
+BOLD_START = ("<strong>列表</strong>，英文释义为List。以表格为容器，装载着文字或图表的一种形式，叫列表。列表常见于各类产品的"
+              "列表页面，比如商品列表、订单列表和消息列表。")
 PAIRED = ("有员工评价说这是“最省心的一次升级”，也有人觉得它“还需要时间磨合”。一位组长说：“以前找一件货要十分钟。”"
           "系统把入库（扫码登记）（自动分配货位）和出库连成一条线，正如主管常说的「流程顺了，人就轻松了」。大家都记住了这句话。")
 LINKED = ('想了解更多细节，可以阅读<a href="https://docs.example.org/warehouse/guide">仓库系统的使用指南</a>，'
@@ -59,7 +61,7 @@ def typeset_build(tmp_path_factory):
         (series / "mirror" / "img.example.test" / name).write_bytes(out.getvalue())
     body = "".join(f"<p>{p}</p>" for p in PLAIN[:2])
     body += f'<p><img src="{WIDE}" alt="宽图" width="2000" height="800"></p>'
-    body += f"<p>{PLAIN[2]}</p><p>{MIXED}</p><p>{SPACED}</p><p>{PAIRED}</p><p>{LINKED}</p>"
+    body += f"<p>{PLAIN[2]}</p><p>{MIXED}</p><p>{SPACED}</p><p>{BOLD_START}</p><p>{PAIRED}</p><p>{LINKED}</p>"
     body += f'<h3><a href="https://example.org/p">人物介绍</a><a href="https://example.org/d"><img src="{HEADED}" alt="徽章"></a></h3>'
     body += f'<p><a href="https://example.org/p"><img src="{LINKED_IMG}" width="1200" height="600" alt="照片"></a></p>'
     body += "".join(f"<p>{p}</p>" for p in PLAIN)
@@ -94,9 +96,9 @@ def read_pages(path):
         for page in pdf.pages:
             groups = collections.defaultdict(list)
             for ch in page.chars:
-                if ch["text"].strip():
-                    groups[round(ch["bottom"])].append(ch)
-            lines = [Line(g) for _, g in sorted(groups.items())]
+                if ch["text"].strip():  # by baseline (the text matrix), whatever the face's box
+                    groups[round(ch["matrix"][5])].append(ch)
+            lines = [Line(g) for _, g in sorted(groups.items(), reverse=True)]
             pages.append({"lines": lines, "chars": page.chars, "images": [(i["x0"], i["x1"]) for i in page.images],
                           "height": float(page.height), "width": float(page.width),
                           "uris": [a.get("uri") for a in page.annots or [] if a.get("uri")]})
@@ -165,6 +167,8 @@ def test_han_and_latin_are_set_a_quarter_em_apart_and_han_stay_close(screen_page
     assert len(hl) >= 10
     assert 0.12 <= statistics.median(hl) <= 0.4
     assert statistics.median(hh) < 0.1
+    # every boundary gets its space, and never the Han character beside it instead
+    assert min(hl) >= 0.2 and max(hh) <= 0.21, (min(hl), max(hh))
     assert not wide, wide
 
 
@@ -177,6 +181,12 @@ def test_word_spaces_in_mixed_lines_stay_under_half_an_em(screen_pages):
             if b["x0"] - a["x1"] > 0.5 * em]
     assert len(lines_of(screen_pages, [spaced], em)) >= 2
     assert not wide, wide
+
+
+def test_a_paragraph_opening_in_bold_keeps_its_first_line(screen_pages):
+    """A bold word, then a comma that may not start a line: the line is not broken inside the word."""
+    opening = [ln.text for p in screen_pages for ln in p["lines"] if ln.text.startswith(("列表", "列"))]
+    assert opening and opening[0].startswith("列表，英文释义为"), opening[:2]
 
 
 def test_adjacent_punctuation_is_compressed(screen_pages):
@@ -264,23 +274,27 @@ def test_every_image_stays_inside_the_text_block(screen_pages):
     assert not outside
 
 
-def test_character_spacing_meets_the_wanted_gaps():
-    """Pango gives half a character's spacing to each side; Latin letters get none."""
-    text = "汉字Ab汉字汉"
-    gaps = {1: 3.0, 3: 3.0, 4: 1.0, 5: 1.0}
-    spacing = character_spacing(text, gaps)
-    assert not {2, 3} & set(spacing)  # never on the Latin word
-    got = {i: spacing.get(i, 0) / 2 + spacing.get(i + 1, 0) / 2 for i in range(len(text) - 1)}
-    assert got[1] == pytest.approx(spacing.get(1, 0) / 2) and spacing[1] / 2 == pytest.approx(3.0)
-    assert got[4] == pytest.approx(1.0) and got[5] == pytest.approx(1.0)
-    assert expandable_gaps("Ab cd") == [] and 1 not in expandable_gaps("好”，的")
+def test_justification_spaces_cjk_characters_but_not_latin_letters_nor_compressed_pairs():
+    assert spaced_characters("Ab cd") == []
+    assert spaced_characters("好”，的") == [0, 3]  # the pair ”， stays as it is
+    assert spaced_characters("用iPhone拍") == [0, 7]
+
+
+def test_latin_runs_beside_han_are_marked_across_inline_elements_never_inside_code():
+    out = typeset("<p>在iOS下有<strong>11</strong>年，约95%左右，利用<code>sdcc main.c</code>编译，"
+                  "再用 Mac 连接</p>")
+    assert '在<span class="as-l as-r">iOS</span>下' in out
+    assert '<strong><span class="as-l as-r">11</span></strong>' in out
+    assert '<span class="as-l as-r">95%</span>' in out
+    assert '<code class="as-l as-r">sdcc main.c</code>' in out
+    assert "用 Mac 连接" in out  # the author's own spaces: nothing added
 
 
 def test_page_markup_compresses_pairs_and_notes_links_but_leaves_code():
     out = typeset('<p>他说“好”，然后走了。<a href="https://x.example/a">链接</a><code>a”，b</code></p>')
     assert '<span class="halt">”</span>，' in out
     assert '<span class="link-note">https://x.example/a</span>' in out
-    assert "<code>a”，b</code>" in out
+    assert "a”，b</code>" in out and "halt" not in out.split("<code")[1]
 
 
 @pytest.mark.parametrize("raw, series, parts", [

@@ -11,6 +11,7 @@ What the printed page needs and the EPUB does not (the EPUB keeps the author's m
 - each external link followed by `<span class="link-note">URL</span>`, which the theme floats
   to the foot of the page as a numbered footnote (WeasyPrint's `float: footnote`); the link
   itself stays, so the screen PDF keeps it clickable.
+- Latin runs beside 汉字 marked for the quarter-em spacing the theme gives them (autospace.py).
 Text inside pre, code, kbd and samp is left alone.
 """
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import re
 
 from lxml import etree
+
+from .autospace import mark_latin_runs
 
 XHTML = "http://www.w3.org/1999/xhtml"
 UNTOUCHED = {"pre", "code", "kbd", "samp", "script", "style"}
@@ -34,6 +37,7 @@ def typeset(body: str) -> str:
     _link_notes(root)
     for number, figure in enumerate(root.iter(f"{{{XHTML}}}figure")):
         figure.set("data-fig", str(number))  # for page makeup (makeup.py)
+    mark_latin_runs(root)
     _walk(root)
     text = etree.tostring(root, encoding="unicode")
     return text[text.index(">") + 1:text.rindex("</div>")]
