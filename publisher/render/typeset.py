@@ -57,8 +57,27 @@ def _link_notes(root) -> None:
             continue
         note = etree.Element(f"{{{XHTML}}}span", {"class": "link-note"})
         note.text = href
+        _tie_to_last_character(a, note)
+
+
+def _tie_to_last_character(a, note) -> None:
+    """Put the note's call right after the link's last character, in a no-break span with
+    it, so the call never starts a line (UAX #14 would allow a break between 汉字 and a digit)."""
+    last = a[-1] if len(a) else None
+    text = (last.tail if last is not None else a.text) or ""
+    if not text.rstrip():
         note.tail, a.tail = a.tail, None
         a.addnext(note)
+        return
+    text = text.rstrip()
+    tie = etree.Element(f"{{{XHTML}}}span", {"class": "link-tie"})
+    tie.text = text[-1]
+    tie.append(note)
+    if last is not None:
+        last.tail = text[:-1]
+    else:
+        a.text = text[:-1]
+    a.append(tie)
 
 
 def _walk(element) -> None:
