@@ -48,17 +48,18 @@ def is_cjk(ch: str) -> bool:
 
 def spaced_characters(text: str, before: str = "", after: str = "") -> list[int]:
     """Indices of the characters inter-character justification spaces out: CJK characters,
-    but not a mark beside another mark (`before`/`after`: the line's neighbouring characters
-    outside `text`)."""
+    but not a mark beside another mark nor a character beside a word space (`before`/`after`:
+    the line's neighbouring characters outside `text`)."""
     out = []
     for i, ch in enumerate(text):
         if not is_cjk(ch):
             continue
-        if ch in PUNCT:
-            left = text[i - 1] if i else before
-            right = text[i + 1] if i + 1 < len(text) else after
-            if left in PUNCT or right in PUNCT:
-                continue
+        left = text[i - 1] if i else before
+        right = text[i + 1] if i + 1 < len(text) else after
+        if ch in PUNCT and (left in PUNCT or right in PUNCT):
+            continue
+        if left in " \u00a0" and left or right in " \u00a0" and right:
+            continue  # beside a word space, which stretches on its own
         out.append(i)
     return out
 
