@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 from click.testing import CliRunner
 
 from publisher.cli import main
@@ -59,3 +61,58 @@ def test_the_build_summary_says_how_many_parts_came_from_the_cache(tmp_path):
     chapters = len(list((SAMPLE / "episodes").glob("*.md")))
     assert result.exit_code == 0
     assert f"handouts 0 part(s), {chapters} from cache" in result.output
+
+
+HAN = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经"
+
+
+def figure_series(root):
+    """Episodes with a tall figure after ever more text: in some the figure no longer fits and
+    leaves a page a third empty, which page makeup (render/makeup.py) mends."""
+    import io
+    import random
+    from PIL import Image
+    from conftest import write_post, write_series
+    rng = random.Random(7)
+
+    def para(n):
+        return "".join(rng.choice(HAN) for _ in range(n)) + "。"
+    series = write_series(root / "s", title="版面测试", extra='order = "number"', images={"mirror": "mirror"})
+    (series / "mirror" / "img.example.test").mkdir(parents=True)
+    out = io.BytesIO()
+    Image.new("RGB", (1000, 800), (30, 90, 150)).save(out, "PNG")
+    (series / "mirror" / "img.example.test" / "tall.png").write_bytes(out.getvalue())
+    figure = '<p><img src="https://img.example.test/tall.png" alt="图" width="1000" height="800"></p><p>图一：说明文字</p>'
+    for i, n in enumerate((260, 330, 400, 470), 1):
+        body = f"<p>{para(n)}</p>" + figure + "".join(f"<p>{para(120)}</p>" for _ in range(4))
+        write_post(series / "episodes" / f"{i:02d}.md", f"版面测试#{i:03d}_第{i}篇", body)
+    return series
+
+
+def test_press_parts_start_from_the_screen_parts_makeup_and_land_the_same(tmp_path, monkeypatch):
+    """The press file's pages are the screen's (same trim, text and image sizes): its parts
+    take the screen parts' makeup instead of laying out again to find it, and every block
+    lands where it does on screen."""
+    import json
+    import weasyprint
+    series = figure_series(tmp_path)
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "a", offline=True, jobs=1))
+    layouts = []
+    original = weasyprint.HTML.render
+    monkeypatch.setattr(weasyprint.HTML, "render", lambda self, *a, **k: layouts.append(1) or original(self, *a, **k))
+    report = build(series, BuildOptions(formats=("print",), outdir=tmp_path / "b", offline=True, jobs=1))
+    # each press part laid out once (the front matter is laid out in a child process, not counted here)
+    assert len(layouts) == report.layouts["print"]["laid_out"] - 1
+    metas = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "pdf").glob("*/*.json")]
+    episodes = {}
+    for meta in metas:
+        keys = [k for k in meta["anchors"] if k.startswith("e") and "-" not in k and "." not in k and len(k) == 11]
+        if keys and meta["size"][0] < 600:  # an A5 episode part, screen or press
+            episodes.setdefault(keys[0], []).append(meta)
+    assert len(episodes) == 4 and all(len(pair) == 2 for pair in episodes.values())
+    assert any(pair[0]["makeup"] for pair in episodes.values())  # the fixture does need makeup
+    for screen, press in episodes.values():
+        assert screen["pages"] == press["pages"] and screen["makeup"] == press["makeup"]
+        assert screen["anchors"].keys() == press["anchors"].keys()
+        for name, place in screen["anchors"].items():
+            assert press["anchors"][name] == pytest.approx(place, abs=0.01)

@@ -41,11 +41,15 @@ class PartJob:
     options: tuple[tuple[str, object], ...] = ()  # write_pdf options
     defer_fonts: bool = False
     makeup: bool = False  # body text: mend pages a figure left a third empty (makeup.py)
+    # makeup passes to apply before the first layout (another part with the same pages made them):
+    # each a tuple of (figure number, (kind, value))
+    premade: tuple = ()
 
     @property
     def key(self) -> str:
         payload = json.dumps([PARTS_VERSION, WEASYPRINT_VERSION, JUSTIFY_CODE, self.markup, self.stylesheets, self.roots,
-                              [[k, str(v)] for k, v in self.options], self.defer_fonts, self.makeup], ensure_ascii=False)
+                              [[k, str(v)] for k, v in self.options], self.defer_fonts, self.makeup, self.premade],
+                             ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -58,6 +62,7 @@ class RenderedPart:
     anchors: dict = field(default_factory=dict)  # anchor -> (page index, x, y) in CSS px
     links: tuple = ()  # (page index, anchor, (x0, y0, x1, y1)) of internal links, CSS px
     fonts: dict = field(default_factory=dict)  # BaseFont -> (font file key, face index, [glyph ids])
+    makeup: tuple = ()  # the makeup passes applied (PartJob.premade's form)
 
 
 class _FontLedger:
@@ -111,31 +116,56 @@ def _font_config():
     return _FONT_CONFIG[0]
 
 
+_STYLESHEETS: dict = {}  # (CSS text, roots) -> (weasyprint.CSS, its colour profiles), per process
+STYLESHEETS_KEPT = 16
+
+
+def _stylesheet(css: str, roots: tuple[str, ...], fetcher):
+    """A parsed stylesheet, parsed once per process: the theme's pdf.css and the page CSS are
+    the same for every part of a book, and parsing them took about a tenth of a second a part
+    (cProfile, 100 episodes: 11.6 s of 250)."""
+    from weasyprint import CSS
+    key = (css, roots)
+    if key not in _STYLESHEETS:
+        while len(_STYLESHEETS) >= STYLESHEETS_KEPT:
+            _STYLESHEETS.pop(next(iter(_STYLESHEETS)))
+        profiles: dict = {}
+        _STYLESHEETS[key] = CSS(string=css, url_fetcher=fetcher, color_profiles=profiles,
+                                font_config=_font_config()), profiles
+    return _STYLESHEETS[key]
+
+
 def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> RenderedPart:
     """Lay out one part and write its PDF to `out` (runs in a worker process)."""
-    from weasyprint import CSS, HTML
+    from weasyprint import HTML
 
     from .fetcher import LockedFetcher
     from .justify import install
     install()  # Chinese justification and spacing (the stylesheet switches them on)
     fetcher = LockedFetcher([Path(r) for r in job.roots])
-    profiles: dict = {}
     fonts = _font_config()
-    styles = [CSS(string=css, url_fetcher=fetcher, color_profiles=profiles, font_config=fonts)
-              for css in job.stylesheets]
+    parsed = [_stylesheet(css, job.roots, fetcher) for css in job.stylesheets]
+    styles = [css for css, _ in parsed]
+    profiles = {name: profile for _, found in parsed for name, profile in found.items()}
 
     def lay_out(markup: str):
         # base_url is a folder with nothing in it: relative references left in a post resolve to nothing
         return HTML(string=markup, base_url="file:///nonexistent/", url_fetcher=fetcher).render(
             stylesheets=styles, color_profiles=profiles, font_config=fonts)
-    doc = lay_out(job.markup)
+    markup = job.markup
+    for changes in job.premade:  # decided on another layout of the same pages (the screen part's)
+        markup = makeup.apply(markup, dict(changes))
+    doc = lay_out(markup)
+    applied = list(job.premade)
     if job.makeup:  # figures that left a page a third empty: shrunk a little or moved (makeup.py)
-        markup = job.markup
         for _ in range(MAKEUP_PASSES):
-            changes = makeup.plan(doc)
+            done = {change for changes in applied for change in changes}
+            # a figure shrunk to the same height again would lay out the same pages again
+            changes = {n: c for n, c in makeup.plan(doc).items() if not (c[0] == "shrink" and (n, c) in done)}
             if not changes:
                 break
             markup = makeup.apply(markup, changes)
+            applied.append(tuple(sorted(changes.items())))
             doc = lay_out(markup)
     anchors = {name: (i, x, y) for i, page in enumerate(doc.pages) for name, (x, y, *_) in page.anchors.items()}
     links = tuple((i, target, tuple(rect)) for i, page in enumerate(doc.pages)
@@ -148,7 +178,8 @@ def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> Re
         LEDGER.active = False
     atomic_write(out, data)
     first = doc.pages[0]
-    return RenderedPart(job.name, out, len(doc.pages), (first.width, first.height), anchors, links, dict(LEDGER.used))
+    return RenderedPart(job.name, out, len(doc.pages), (first.width, first.height), anchors, links, dict(LEDGER.used),
+                        tuple(applied))
 
 
 class PartCache:
@@ -175,13 +206,14 @@ class PartCache:
             return None
         return RenderedPart(job.name, self.path(key), meta["pages"], tuple(meta["size"]),
                             {k: tuple(v) for k, v in meta["anchors"].items()},
-                            tuple((i, t, tuple(r)) for i, t, r in meta["links"]), meta["fonts"])
+                            tuple((i, t, tuple(r)) for i, t, r in meta["links"]), meta["fonts"],
+                            tuple(tuple((n, tuple(c)) for n, c in changes) for changes in meta.get("makeup", ())))
 
     def render(self, job: PartJob) -> RenderedPart:
         key = job.key
         part = render_part(job, self.path(key), self.fonts)
         meta = {"pages": part.pages, "size": part.size, "anchors": part.anchors, "links": part.links,
-                "fonts": part.fonts, "bytes": part.path.stat().st_size}
+                "fonts": part.fonts, "makeup": part.makeup, "bytes": part.path.stat().st_size}
         atomic_write(self.path(key, ".json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
         return part
 

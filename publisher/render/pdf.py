@@ -13,7 +13,7 @@ import datetime as dt
 import math
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..book import Asset, Book, Chapter, PrintPages
@@ -164,22 +164,59 @@ def _lay_out(book: Book, theme: Theme, cache: ImageCache, press: bool, workers: 
                   press_images(book.assets, cache, setup.plan, workers or default_workers()).items()}
     else:
         images = {key: pdf_image(asset, cache, lossless=False).as_uri() for key, asset in book.assets.items()}
-    pages_css = setup.inks(theme.render("pdf/pages.css", g=setup.g, book=book, front=False, stamped=True))
-    styles = (pages_css, setup.base_css)
-    tags = setup.options if press else (("pdf_tags", True),)  # the screen PDF is tagged for assistive technology
-    jobs = [PartJob(c.key, theme.render("pdf/body.html", book=book, chapters=[_view(c, book, images.get)],
-                                        created=setup.created), styles, setup.roots, tags, defer_fonts=True,
-                    makeup=True)
-            for c in book.chapters]
-    jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', styles, setup.roots,
-                        setup.options, defer_fonts=True))
+    store = PartCache(cache)
+    premade = _screen_makeup(book, theme, cache, store) if press else {}
+    jobs = [replace(job, premade=premade.get(job.name, ())) for job in _episode_jobs(book, theme, setup, images)]
+    jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', _body_styles(book, theme, setup),
+                        setup.roots, setup.options, defer_fonts=True))
     jobs.append(_digits_job(setup, theme))
     slug = [_slug_job(book, setup, theme)] if press and "slug" in setup.plan.marks else []
-    store = PartCache(cache)
     parts = render_all(jobs + slug, store, workers or default_workers(), progress)
     *episodes, blank, digits = parts[:len(jobs)]
     front = _front(book, theme, setup, episodes, store)
     return _Laid(setup, front, episodes, blank, digits, store, parts[-1] if slug else None)
+
+
+def _body_styles(book: Book, theme: Theme, setup: _Setup) -> tuple[str, str]:
+    pages_css = setup.inks(theme.render("pdf/pages.css", g=setup.g, book=book, front=False, stamped=True))
+    return pages_css, setup.base_css
+
+
+def _episode_jobs(book: Book, theme: Theme, setup: _Setup, images: dict) -> list[PartJob]:
+    """One part per episode, named by its key."""
+    styles = _body_styles(book, theme, setup)
+    tags = setup.options if setup.press else (("pdf_tags", True),)  # the screen PDF is tagged for assistive technology
+    return [PartJob(c.key, theme.render("pdf/body.html", book=book, chapters=[_view(c, book, images.get)],
+                                        created=setup.created), styles, setup.roots, tags, defer_fonts=True,
+                    makeup=True)
+            for c in book.chapters]
+
+
+def _screen_makeup(book: Book, theme: Theme, cache: ImageCache, store: PartCache) -> dict[str, tuple]:
+    """Episode key -> the makeup passes (makeup.py) its screen part was given, for the screen
+    parts in the cache. The press file's pages are laid out as the screen's: same trim, text
+    and image sizes; bleed lies outside the page box, and colours, photos' inks and tags do not
+    move a line (measured: every anchor of every part at the same place, to 0.01 px). So a
+    press part starts from the screen's decisions and needs one layout, not two or three."""
+    images = {}
+    for key, asset in book.assets.items():
+        made = _made_pdf_image(asset, cache)
+        if made is None:  # the screen PDF was not built with these images
+            return {}
+        images[key] = made.as_uri()
+    found = {}
+    for job in _episode_jobs(book, theme, _setup(book, theme, cache, press=False), images):
+        part = store.load(job)
+        if part is not None and part.makeup:
+            found[job.name] = part.makeup
+    return found
+
+
+def _made_pdf_image(asset: Asset, cache: ImageCache) -> Path | None:
+    """`pdf_image`'s file when it is already made, else None (nothing converted)."""
+    if asset.type == "image/jpeg":
+        return cache.object_path(asset.sha256)
+    return next((d for ext in (".jpg", ".png") if (d := cache.derived(f"pdf-0-{asset.sha256}{ext}")).is_file()), None)
 
 
 def press_page_count(book: Book, theme: Theme, cache: ImageCache, workers: int | None = None, progress=None) -> int:
