@@ -88,10 +88,10 @@ def _mark(segments: list) -> None:
 
 
 def _mark_element(element, text: str, before: str, after: str) -> None:
-    sides = []
-    if text and LATIN_RUN.match(text) and HAN.match(before):
+    sides = []  # inline code is set apart from 汉字 whatever it starts or ends with
+    if text.strip() and HAN.match(before or " "):
         sides.append("as-l")
-    if text and re.search(f"[{_WORD}%]$", text) and HAN.match(after):
+    if text.strip() and HAN.match(after or " "):
         sides.append("as-r")
     if sides:
         element.set("class", " ".join(filter(None, [element.get("class", "")] + sides)))
