@@ -259,6 +259,8 @@ def test_handout_lines_hold_at_most_forty_characters(typeset_build):
     em = body_size(pages)
     lines = lines_of(pages, PLAIN, em)
     assert lines and 35 <= max(len(ln.text) for ln in lines) <= 40
+    heading = next(ln for p in pages for ln in p["lines"] if ln.text.startswith("人物介绍"))
+    assert heading.size > em  # a heading is never smaller than the text it heads
 
 
 def test_every_image_stays_inside_the_text_block(screen_pages):

@@ -199,8 +199,9 @@ def justify_line(context, line, extra_width):
     joints = {k for k in range(len(texts) - 1)
               if spaced[k] and spaced[k + 1] and spaced[k][-1] == len(texts[k].text) - 1 and spaced[k + 1][0] == 0}
     units += len(joints)
-    if not units and not any(is_cjk(ch) for box in texts for ch in box.text):
-        if spaces:  # a line of Latin words: WeasyPrint's own way
+    cjk_text = (line.style["lang"] or "")[:2] in ("zh", "ja", "ko")
+    if not units and not cjk_text and not any(is_cjk(ch) for box in texts for ch in box.text):
+        if spaces:  # a line of Latin words in Latin text: WeasyPrint's own way
             add_word_spacing(context, line, extra_width / spaces, 0)
         return
     em = line.style["font_size"]

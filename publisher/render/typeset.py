@@ -51,7 +51,7 @@ def _link_notes(root) -> None:
     for a in root.iter(f"{{{XHTML}}}a"):
         href = a.get("href", "")
         label = "".join(a.itertext()).strip()
-        if not href.startswith(("http://", "https://")) or not label or label == href or a.getparent() is None:
+        if not href.startswith(("http://", "https://")) or not label or href in label or a.getparent() is None:
             continue
         if any(_local(p) in ("pre", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6") for p in a.iterancestors()):
             continue
