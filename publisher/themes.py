@@ -55,6 +55,6 @@ def load_theme(name: str, series_root: Path | None = None) -> Theme:
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f / "templates")) for f in folders])
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    from .render.autospace import autospace_text
-    env.filters["autospace"] = autospace_text  # Chinese-Latin spacing in titles the templates set
+    from .render.typeset import typeset_inline
+    env.filters["typeset"] = typeset_inline  # titles the PDF templates set, treated like the body
     return Theme(name, folders, env)

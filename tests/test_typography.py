@@ -327,3 +327,13 @@ def test_running_heads_keep_a_whole_title_or_cut_it_at_a_mark():
     assert parse_title("产品故事#3_企业微信——面向企业端的增长", "产品故事").short == "企业微信——面向企业端的增长"
     long = parse_title("一个很长很长的标题，后面还有一段很长很长很长很长很长很长很长很长的说明文字")
     assert long.short == "一个很长很长的标题"
+
+
+def test_titles_the_templates_set_get_the_body_treatment():
+    from publisher.render.typeset import typeset_inline
+    out = str(typeset_inline("用色块造就千军万马之势：《银河破裂者》中的AI系统竟是这样做出来的"))
+    assert '<span class="keep">《银河破裂者》</span>' in out  # never broken inside a book title
+    assert out.endswith('<span class="keep">出来的</span>')  # nor a last line of one or two characters
+    assert '<span class="as-l as-r">AI</span>' in out
+    assert str(typeset_inline("逻辑！（人人都是产品经理）")).startswith('逻辑！<span class="halt">（</span>')
+    assert str(typeset_inline("A & <b>")) == "A &amp; &lt;b&gt;"  # text stays text

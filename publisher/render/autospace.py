@@ -129,19 +129,3 @@ def _wrap_runs(segment, text: str, before: str, after: str) -> None:
             anchor.addnext(span)
         anchor = span
 
-
-def autospace_text(text: str):
-    """A plain string (a title, a 目录 entry) as markup with its Latin runs beside 汉字 marked
-    like the body's (a Jinja2 filter for the PDF templates)."""
-    from markupsafe import Markup, escape
-
-    out, at = [], 0
-    for m in LATIN_RUN.finditer(text):
-        sides = [name for name, ch in (("as-l", text[m.start() - 1] if m.start() else ""),
-                                       ("as-r", text[m.end()] if m.end() < len(text) else "")) if HAN.match(ch or " ")]
-        if sides:
-            out += [escape(text[at:m.start()]), Markup(f'<span class="{" ".join(sides)}">'), escape(m.group(0)),
-                    Markup("</span>")]
-            at = m.end()
-    out.append(escape(text[at:]))
-    return Markup("").join(out)

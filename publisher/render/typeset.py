@@ -162,3 +162,55 @@ def _insert_first(element, pieces: list) -> None:
             else:
                 anchor.addnext(span)
             anchor = span
+
+
+def typeset_inline(text: str):
+    """A plain string the templates set (a title, a 目录 entry, a source in the colophon) as
+    markup with the body's treatment: compressed pairs, Chinese-Latin spacing, and no break
+    inside a 《book title》 or before a title's last two characters (a Jinja2 filter)."""
+    from markupsafe import Markup
+
+    root = etree.Element(f"{{{XHTML}}}span", nsmap={None: XHTML})
+    root.text = text
+    mark_latin_runs(root)
+    _walk(root)
+    _keep_together(root)
+    out = etree.tostring(root, encoding="unicode")
+    return Markup(out[out.index(">") + 1:out.rindex("</span>")])
+
+
+BOOK_TITLE = re.compile(r"《[^《》]{1,12}》")  # a short book title is never broken
+LAST = re.compile(r"《[^《》]{1,12}》|\S{3}$")  # and a title's last line has three characters at least
+
+
+def _keep_together(root) -> None:
+    """Wrap the root's own text pieces that must not break in `<span class="keep">`."""
+    pieces_of = [(root, "text")] + [(child, "tail") for child in root]
+    total = len("".join(root.itertext()))
+    for k, (owner, where) in enumerate(pieces_of):
+        text = getattr(owner, where) or ""
+        pattern = LAST if k == len(pieces_of) - 1 and total >= 8 else BOOK_TITLE
+        found = list(pattern.finditer(text))
+        if not found:
+            continue
+        pieces, at = [], 0
+        for m in found:
+            pieces += [text[at:m.start()], ("keep", m.group(0))]
+            at = m.end()
+        pieces.append(text[at:])
+        setattr(owner, where, pieces[0])
+        anchor = None if where == "text" else owner
+        for piece in pieces[1:]:
+            if isinstance(piece, str):
+                if anchor is None:
+                    owner.text = (owner.text or "") + piece
+                else:
+                    anchor.tail = (anchor.tail or "") + piece
+                continue
+            span = etree.Element(f"{{{XHTML}}}span", {"class": "keep"})
+            span.text = piece[1]
+            if anchor is None:
+                owner.insert(0, span)
+            else:
+                anchor.addnext(span)
+            anchor = span
