@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Benchmark: an N-episode series shaped like the real posts, built stage by stage.
 
-    .venv/bin/python benchmarks/run.py [--episodes 100] [--images 5] [--write docs/BENCHMARKS.md]
+    .venv/bin/python benchmarks/run.py [--episodes 100] [--images 5] [--all-formats] [--write FILE]
 
 Writes a synthetic series (front matter, editor's note, h2/h3 sections, paragraphs, lists,
 captions, credits and the tip-jar widget; images through the CORS proxy) into a temporary
 folder, serves its images from a local HTTP server (through `http_proxy`), and times builds
 with a fresh cache: cold EPUB (fetching every image), warm EPUB, cold and warm PDF, the PDF
-after editing one episode. Each build runs as its own process; its peak memory is the largest
+after editing one episode (with --all-formats also EPUB, PDF,
+press PDF and handouts in one build: with a fresh layout cache, unchanged, one episode edited).
+Each build runs as its own process; its peak memory is the largest
 resident set of it and its workers. Per-stage times come from each build's report.json.
 """
 from __future__ import annotations
@@ -92,7 +94,8 @@ def timed_build(series: Path, out: Path, env: dict, *formats: str) -> dict:
         raise SystemExit(f"build failed: {' '.join(args)}")
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     # wait4's usage covers the build and the workers it waited for (ru_maxrss: the largest of them)
-    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "stages": report["timings"]}
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "stages": report["timings"],
+            "layouts": report.get("layouts", {})}
 
 
 def main() -> None:
@@ -101,6 +104,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=5)
     parser.add_argument("--sections", type=int, default=5)
     parser.add_argument("--write", type=Path, help="write the results table into this Markdown file")
+    parser.add_argument("--all-formats", action="store_true",
+                        help="also build EPUB, PDF, press PDF and handouts together: cold, unchanged, one edit")
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Images)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -122,6 +127,15 @@ def main() -> None:
         edited = tmp / "s" / "episodes" / f"{args.episodes // 2:03d}.md"
         edited.write_text(edited.read_text(encoding="utf-8").replace("</div>", "<p>新增一段。</p></div>"), encoding="utf-8")
         runs["PDF, one episode edited"] = timed_build(tmp / "s", tmp / "o5", env, "pdf")
+        if args.all_formats:  # a layout cache of its own, the images already in it (as perf.py does)
+            env_all = dict(env, PUBLISHER_CACHE=str(tmp / "cache-all"))
+            subprocess.run([PUBLISHER, "images", str(tmp / "s"), "--prefetch"], env=env_all, check=True,
+                           capture_output=True)
+            four = ("epub", "pdf", "print", "handouts")
+            runs["all four formats, images cached"] = timed_build(tmp / "s", tmp / "o6", env_all, *four)
+            runs["all four formats, nothing changed"] = timed_build(tmp / "s", tmp / "o6", env_all, *four)
+            edited.write_text(edited.read_text(encoding="utf-8").replace("</div>", "<p>又一段。</p></div>"), encoding="utf-8")
+            runs["all four formats, one episode edited"] = timed_build(tmp / "s", tmp / "o6", env_all, *four)
         pages = subprocess.run(["pdfinfo", str(tmp / "o3" / "s.pdf")], capture_output=True, text=True).stdout
     server.shutdown()
     page_count = next((line.split()[-1] for line in pages.splitlines() if line.startswith("Pages:")), "?")
@@ -132,17 +146,19 @@ def main() -> None:
 
 
 def render_table(runs: dict, args, pages: str) -> str:
-    stages = ["parse", "normalize", "images", "epub", "pdf"]
+    stages = ["parse", "normalize", "images", "epub", "pdf", "print", "handouts"]
+    stages = [s for s in stages if any(s in run["stages"] for run in runs.values())]
     lines = [f"# Benchmarks\n",
              f"`benchmarks/run.py --episodes {args.episodes}`: {args.episodes} synthetic episodes, "
              f"{args.episodes * args.images} images (900 x 420, served on 127.0.0.1), {pages} A5 pages; "
              f"{os.cpu_count()} cores. Wall time of the whole command, peak resident memory of its largest "
              "process, and the stages from report.json (seconds).\n",
-             "| build | wall s | peak MB | " + " | ".join(stages) + " |",
-             "|---|---:|---:|" + "---:|" * len(stages)]
+             "| build | wall s | peak MB | " + " | ".join(stages) + " | parts laid out / from cache |",
+             "|---|---:|---:|" + "---:|" * len(stages) + "---|"]
     for name, run in runs.items():
         cells = [f"{run['stages'][s]:.2f}" if s in run["stages"] else "" for s in stages]
-        lines.append(f"| {name} | {run['seconds']:.2f} | {run['peak_mb']:.0f} | " + " | ".join(cells) + " |")
+        parts = ", ".join(f"{fmt} {n['laid_out']}/{n['cached']}" for fmt, n in run["layouts"].items())
+        lines.append(f"| {name} | {run['seconds']:.2f} | {run['peak_mb']:.0f} | " + " | ".join(cells) + f" | {parts} |")
     return "\n".join(lines) + "\n"
 
 

@@ -25,9 +25,13 @@ def handouts(folder):
 def test_handouts_come_from_the_part_cache_and_an_edit_lays_out_only_its_own(tmp_path, monkeypatch):
     # no SOURCE_DATE_EPOCH: the book is dated by its newest source, which editing a post changes
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    from publisher.render import pdf
     series = tmp_path / "s"
     shutil.copytree(SAMPLE, series)
     chapters = len(list((series / "episodes").glob("*.md")))
+    assembled = []
+    original = pdf.assemble
+    monkeypatch.setattr(pdf, "assemble", lambda *a: assembled.append(1) or original(*a))
 
     first = build(series, BuildOptions(formats=FORMATS, outdir=tmp_path / "a", offline=True))
     # the book: each episode, the blank page, the folio digits and the front matter
@@ -39,6 +43,8 @@ def test_handouts_come_from_the_part_cache_and_an_edit_lays_out_only_its_own(tmp
     assert again.layouts == {"pdf": {"laid_out": 0, "cached": chapters + 3},
                              "handouts": {"laid_out": 0, "cached": chapters}}
     assert handouts(tmp_path / "b") == handouts(tmp_path / "a")  # the same files, byte for byte
+    # every part unchanged: the book is not assembled again, and is the same file
+    assert len(assembled) == 1 and (tmp_path / "b" / "s.pdf").read_bytes() == (tmp_path / "a" / "s.pdf").read_bytes()
 
     edited = sorted((series / "episodes").glob("*.md"))[1]
     text = edited.read_text(encoding="utf-8")
@@ -52,6 +58,7 @@ def test_handouts_come_from_the_part_cache_and_an_edit_lays_out_only_its_own(tmp
     assert ADDED in "".join(pdf_text(tmp_path / "c" / "handouts" / changed[0])).replace("\n", "")
     # the book lays out the edited episode and the front matter (its page numbers may move)
     assert third.layouts["pdf"]["laid_out"] <= 2
+    assert len(assembled) == 2 and ADDED in "".join(pdf_text(tmp_path / "c" / "s.pdf")).replace("\n", "")
 
 
 def test_the_build_summary_says_how_many_parts_came_from_the_cache(tmp_path):

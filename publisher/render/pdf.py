@@ -9,9 +9,14 @@ output intent; the screen variant keeps images light.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
+import importlib.metadata
 import math
 import re
+import shutil
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +36,9 @@ from .typeset import typeset
 from .press import SLUG_LINE_AT_MM, PressPlan, SlugLine, cmyk_css, dressing, padding, press_images, press_plan
 
 PT_PER_MM = 72 / 25.4
+ASSEMBLY_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
+                                        for name in ("assemble.py", "pdfwrite.py", "press.py"))).hexdigest()[:16]
+PIKEPDF_VERSION = importlib.metadata.version("pikepdf")
 PX_PER_PT = 4 / 3
 BLOCK_SLACK = 0.01  # points
 # A4 reads best at 35-40 characters a line (TYPOGRAPHY.md): 38 of 12 pt, a 161 mm block.
@@ -233,13 +241,34 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     marks = [ChapterMarks(c.long_title or c.title, c.key, c.toc) for c in book.chapters]
     slug = SlugLine(laid.slug, laid.slug.anchors) if laid.slug else None
     dress = dressing(laid.setup.plan, (0, 0, *(v * 0.75 for v in laid.front.size)), slug) if press else None
+    document_id = str(uuid.uuid5(uuid.NAMESPACE_URL, book.identifier))
+    front_marks = {anchor: theme.text(label) for anchor, label in FRONT_MARKS.items()}
+    # the assembled book is kept beside its parts: a build with every part unchanged copies it
+    kept = laid.store.path(_assembly_key(laid, (folios, marks, front_marks, document_id, dress)), ".book.pdf")
+    if not kept.is_file():
+        with atomic_path(kept) as temporary:
+            assemble(laid.front, laid.episodes, laid.blank, folios, marks, front_marks, laid.store.fonts, temporary,
+                     document_id, dress)
     with atomic_path(path) as temporary:
-        document_id = str(uuid.uuid5(uuid.NAMESPACE_URL, book.identifier))
-        front_marks = {anchor: theme.text(label) for anchor, label in FRONT_MARKS.items()}
-        assemble(laid.front, laid.episodes, laid.blank, folios, marks, front_marks, laid.store.fonts, temporary,
-                 document_id, dress)
+        shutil.copyfile(kept, temporary)
     pages = print_pages(book, laid.episodes, print_source(book, press))
     return (low_resolution(book, laid.setup.g) if press else []), pages
+
+
+def _assembly_key(laid: _Laid, inputs: tuple) -> str:
+    """Everything `assemble` reads: the parts (their files are named by their keys), what goes
+    on them (folios, bookmarks, the press file's dressing), and the assembler's own code."""
+    def plain(value):
+        if isinstance(value, RenderedPart):  # a part found in the cache reads back lists for tuples
+            return value.path.name
+        if dataclasses.is_dataclass(value):
+            return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        if isinstance(value, bytes):
+            return hashlib.sha256(value).hexdigest()
+        return str(value)
+    parts = [part.path.name for part in (laid.front, *laid.episodes, laid.blank, laid.digits)]
+    payload = json.dumps([ASSEMBLY_CODE, PIKEPDF_VERSION, parts, inputs], default=plain, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart], store: PartCache) -> RenderedPart:
