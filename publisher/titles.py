@@ -52,7 +52,7 @@ def parse_title(full: str, series: str = "", pattern: str = "", number: int | No
     if subtitle is not None or not long:
         long = f"{title}——{found_subtitle}" if found_subtitle else title
     return EpisodeTitle(full=full, number=number, title=title, subtitle=found_subtitle,
-                        short=(short or "").strip() or _running_head(title, long), long=long)
+                        short=(short or "").strip() or _running_head(title, found_subtitle), long=long)
 
 
 def _by_pattern(full: str, pattern: str) -> tuple[int | None, str, str, str]:
@@ -91,9 +91,11 @@ def _split_subtitle(text: str) -> tuple[str, str]:
     return text, ""
 
 
-def _running_head(title: str, long: str) -> str:
-    """Title and subtitle when they fit the head, else the title (cut if need be)."""
-    return long if len(long) <= SHORT_MAX else _short(title)
+def _running_head(title: str, subtitle: str) -> str:
+    """Title and subtitle (an ideographic space apart) when they fit the head, else the title
+    (cut if need be)."""
+    both = f"{title}\u3000{subtitle}" if subtitle else title
+    return both if len(both) <= SHORT_MAX else _short(title)
 
 
 def _short(title: str) -> str:

@@ -243,7 +243,7 @@ def test_chapter_titles_without_the_series_name(typeset_build, screen_pages):
     assert sum(1 for t in texts if re.fullmatch(r"第\s*1\s*期", t)) == 1
     assert "一次升级的来龙去脉" in texts  # the subtitle on a line of its own
     heads = [p["lines"][0].text for p in screen_pages if p["lines"]]
-    assert "扫码入库——一次升级的来龙去脉" in heads  # the running head of the chapter's rectos: title and subtitle fit
+    assert "扫码入库一次升级的来龙去脉" in heads  # the running head of the rectos: title and subtitle fit
     assert not any("#001" in h for h in heads)
 
 
@@ -324,7 +324,7 @@ def test_titles_follow_a_pattern_and_the_post_overrides():
 
 def test_running_heads_keep_a_whole_title_or_cut_it_at_a_mark():
     assert parse_title("在 macOS 下搭建 51 单片机开发环境").short == "在 macOS 下搭建 51 单片机开发环境"
-    assert parse_title("产品故事#3_企业微信——面向企业端的增长", "产品故事").short == "企业微信——面向企业端的增长"
+    assert parse_title("产品故事#3_企业微信——面向企业端的增长", "产品故事").short == "企业微信\u3000面向企业端的增长"
     long = parse_title("一个很长很长的标题，后面还有一段很长很长很长很长很长很长很长很长的说明文字")
     assert long.short == "一个很长很长的标题"
 
