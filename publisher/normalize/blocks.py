@@ -98,6 +98,19 @@ def _paragraph(run: list, centred: bool):
     return p
 
 
+def _trim_breaks(p) -> None:
+    """No <br> before a paragraph's first words or after its last (feeds write <p><br>text):
+    it would open the paragraph with an empty line and lose its indent."""
+    while len(p) and p[0].tag == "br" and not (p.text or "").strip():
+        first = p[0]
+        p.text = (p.text or "") + (first.tail or "")
+        p.remove(first)
+    while len(p) and p[-1].tag == "br" and not (p[-1].tail or "").strip():
+        p.remove(p[-1])
+    if p.text:
+        p.text = p.text.lstrip()
+
+
 def _flatten(el, centred: bool) -> list:
     blocks, run = [], []
 
@@ -117,8 +130,10 @@ def _flatten(el, centred: bool) -> list:
             flush()
         elif node.tag in BLOCK_LEVEL:
             flush()
-            if node.tag == "p" and centred:
-                node.set("data-pub-centred", "1")
+            if node.tag == "p":
+                _trim_breaks(node)
+                if centred:
+                    node.set("data-pub-centred", "1")
             blocks.append(node)
         else:
             run.append(node)
