@@ -106,9 +106,9 @@ class Manifest:
     pdf: PdfSettings = field(default_factory=PdfSettings)
     press: PressSettings = field(default_factory=PressSettings)
     epub: EpubSettings = field(default_factory=EpubSettings)
+    titles: TitleSettings = field(default_factory=TitleSettings)
     editions: tuple[EditionSettings, ...] = ()
     edition: str = ""  # the edition this manifest describes (editions.convert_manifest); "": the series as written
-    titles: TitleSettings = field(default_factory=TitleSettings)
 
     @property
     def edition_suffix(self) -> str:
@@ -213,8 +213,8 @@ def load_manifest(path: Path) -> Manifest:
     pdf = _pdf_settings(data.get("pdf", {}), report)
     press = _press_settings(root, data.get("print", {}), data.get("pdf", {}), report)
     epub = _epub_settings(data.get("epub", {}), report)
-    editions = _edition_settings(data.get("editions", {}), report)
     titles = _title_settings(data.get("titles", {}), report)
+    editions = _edition_settings(data.get("editions", {}), report)
     if problems:
         raise ManifestError(problems)
 
@@ -225,7 +225,8 @@ def load_manifest(path: Path) -> Manifest:
         publisher=data.get("publisher", ""), description=data.get("description", ""), rights=data.get("rights", ""),
         series_position=data.get("series-position"),
         identifier=data.get("identifier") or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'publisher:' + title)}",
-        cover=cover, theme=data.get("theme", "default"), order=order, images=images, pdf=pdf, press=press, epub=epub, titles=titles)
+        cover=cover, theme=data.get("theme", "default"), order=order, images=images, pdf=pdf, press=press, epub=epub, titles=titles,
+        editions=editions)
 
 
 def _key_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -427,6 +428,7 @@ def _epub_settings(table: dict, report) -> EpubSettings:
     return EpubSettings(toc_depth=depth if depth in (1, 2, 3) else 2,
                         max_image=max_image if isinstance(max_image, int) else 1600,
                         jpeg_quality=quality if isinstance(quality, int) and 1 <= quality <= 95 else 82)
+
 
 def _edition_settings(tables: dict, report) -> tuple[EditionSettings, ...]:
     """[editions.NAME] tables, each checked like the others (keys, types, OpenCC names)."""
