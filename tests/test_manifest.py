@@ -73,3 +73,17 @@ def test_wrong_types(tmp_path):
     joined = str(err.value)
     assert "'title' must be a string" in joined and "'episodes' must be a list" in joined
     assert "'images.timeout' must be seconds" in joined
+
+
+def test_title_pattern_and_editions_reach_the_manifest(tmp_path):
+    m = load_manifest(manifest_at(tmp_path, 'title = "周刊"\nepisodes = ["episodes/*.md"]\n'
+                                            '[titles]\npattern = \'第(?P<number>\\d+)期：(?P<title>.+)\'\n'
+                                            '[editions.zh-TW]\ntitle = "週刊"\nkeep = ["飞书"]\n'))
+    assert m.titles.pattern.startswith("第(?P<number>")
+    assert [(e.name, e.title, e.keep) for e in m.editions] == [("zh-TW", "週刊", ("飞书",))]
+
+
+def test_a_title_pattern_without_a_title_group_is_reported_with_its_line(tmp_path):
+    with pytest.raises(ManifestError) as err:
+        load_manifest(manifest_at(tmp_path, 'title = "t"\nepisodes = ["episodes/*.md"]\n[titles]\npattern = "(?P<n>\\\\d+)"\n'))
+    assert "series.toml:4" in str(err.value) and "(?P<title>" in str(err.value)
