@@ -15,6 +15,8 @@ import re
 
 from lxml import etree
 
+from .splice import splice
+
 XHTML = "http://www.w3.org/1999/xhtml"
 HAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = "A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
@@ -111,21 +113,4 @@ def _wrap_runs(segment, text: str, before: str, after: str) -> None:
     if not pieces:
         return
     pieces.append(text[at:])
-    owner, where = segment
-    setattr(owner, where, pieces[0])
-    anchor = None if where == "text" else owner  # the element the next piece follows
-    for piece in pieces[1:]:
-        if isinstance(piece, str):
-            if anchor is None:
-                owner.text = (owner.text or "") + piece
-            else:
-                anchor.tail = (anchor.tail or "") + piece
-            continue
-        span = etree.Element(f"{{{XHTML}}}span", {"class": piece[0]})
-        span.text = piece[1]
-        if anchor is None:  # a run in an element's own text: before its first child
-            owner.insert(0, span)
-        else:
-            anchor.addnext(span)
-        anchor = span
-
+    splice(segment[0], segment[1], pieces)

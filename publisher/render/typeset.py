@@ -21,6 +21,7 @@ import re
 from lxml import etree
 
 from .autospace import mark_latin_runs
+from .splice import splice
 
 XHTML = "http://www.w3.org/1999/xhtml"
 UNTOUCHED = {"pre", "code", "kbd", "samp", "script", "style"}
@@ -90,13 +91,11 @@ def _walk(element) -> None:
         if child.tail:
             pieces = _pieces(child.tail)
             if pieces != [child.tail]:
-                child.tail = None
-                _insert_after(child, pieces)
+                splice(child, "tail", pieces)
     if element.text:
         pieces = _pieces(element.text)
         if pieces != [element.text]:
-            element.text = None
-            _insert_first(element, pieces)
+            splice(element, "text", pieces)
 
 
 def _pieces(text: str) -> list:
@@ -128,40 +127,6 @@ def _pieces(text: str) -> list:
 def _break_beside_quotes(text: str) -> str:
     text = re.sub(r"(?<=[\u3400-\u9fff])([“‘])", ZWSP + r"\1", text)
     return re.sub(r"([”’])(?=[\u3400-\u9fff])", r"\1" + ZWSP, text)
-
-
-def _span(mark: str):
-    span = etree.Element(f"{{{XHTML}}}span", {"class": "halt"})
-    span.text = mark
-    return span
-
-
-def _insert_after(element, pieces: list) -> None:
-    anchor = element
-    for piece in pieces:
-        if isinstance(piece, str):
-            anchor.tail = (anchor.tail or "") + piece
-        else:
-            span = _span(piece[1])
-            anchor.addnext(span)
-            anchor = span
-
-
-def _insert_first(element, pieces: list) -> None:
-    anchor = None
-    for piece in pieces:
-        if isinstance(piece, str):
-            if anchor is None:
-                element.text = (element.text or "") + piece
-            else:
-                anchor.tail = (anchor.tail or "") + piece
-        else:
-            span = _span(piece[1])
-            if anchor is None:
-                element.insert(0, span)
-            else:
-                anchor.addnext(span)
-            anchor = span
 
 
 def typeset_inline(text: str):
@@ -197,20 +162,4 @@ def _keep_together(root) -> None:
         for m in found:
             pieces += [text[at:m.start()], ("keep", m.group(0))]
             at = m.end()
-        pieces.append(text[at:])
-        setattr(owner, where, pieces[0])
-        anchor = None if where == "text" else owner
-        for piece in pieces[1:]:
-            if isinstance(piece, str):
-                if anchor is None:
-                    owner.text = (owner.text or "") + piece
-                else:
-                    anchor.tail = (anchor.tail or "") + piece
-                continue
-            span = etree.Element(f"{{{XHTML}}}span", {"class": "keep"})
-            span.text = piece[1]
-            if anchor is None:
-                owner.insert(0, span)
-            else:
-                anchor.addnext(span)
-            anchor = span
+        splice(owner, where, pieces + [text[at:]])
