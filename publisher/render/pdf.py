@@ -266,7 +266,8 @@ def _assembly_key(laid: _Laid, inputs: tuple) -> str:
         if isinstance(value, bytes):
             return hashlib.sha256(value).hexdigest()
         return str(value)
-    parts = [part.path.name for part in (laid.front, *laid.episodes, laid.blank, laid.digits)]
+    # a part's fonts by the sha of their programs: an updated system font gives a new book
+    parts = [(part.path.name, part.fonts) for part in (laid.front, *laid.episodes, laid.blank, laid.digits)]
     payload = json.dumps([ASSEMBLY_CODE, PIKEPDF_VERSION, parts, inputs], default=plain, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
