@@ -238,6 +238,7 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
             progress(stage, len(results), len(jobs))
     tick()
     if missing and (len(missing) > 1 and workers > 1 or isolate):
+        _load_engine()
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=max(1, min(workers, len(missing))), mp_context=context) as pool:
             for index, part in zip(missing, pool.map(store.render, [jobs[i] for i in missing])):
@@ -248,6 +249,14 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
             results[index] = store.render(jobs[index])
             tick()
     return [results[i] for i in range(len(jobs))]
+
+
+def _load_engine() -> None:
+    """WeasyPrint imported, and the justification installed, before a pool forks: importing
+    WeasyPrint takes about a second, which every worker (and the front matter's process, and
+    the next format's pool) would otherwise spend again."""
+    from .justify import install
+    install()
 
 
 def default_workers() -> int:
