@@ -16,7 +16,6 @@ import json
 import importlib.metadata
 import math
 import re
-import shutil
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -243,16 +242,30 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     dress = dressing(laid.setup.plan, (0, 0, *(v * 0.75 for v in laid.front.size)), slug) if press else None
     document_id = str(uuid.uuid5(uuid.NAMESPACE_URL, book.identifier))
     front_marks = {anchor: theme.text(label) for anchor, label in FRONT_MARKS.items()}
-    # the assembled book is kept beside its parts: a build with every part unchanged copies it
-    kept = laid.store.path(_assembly_key(laid, (folios, marks, front_marks, document_id, dress)), ".book.pdf")
-    if not kept.is_file():
-        with atomic_path(kept) as temporary:
+    # a build whose parts and dressing are all unchanged leaves the book it wrote last time alone
+    key = _assembly_key(laid, (folios, marks, front_marks, document_id, dress))
+    record = laid.store.path(hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogatepass")).hexdigest(),
+                             ".written.json")
+    if not _written_before(path, record, key):
+        with atomic_path(path) as temporary:
             assemble(laid.front, laid.episodes, laid.blank, folios, marks, front_marks, laid.store.fonts, temporary,
                      document_id, dress)
-    with atomic_path(path) as temporary:
-        shutil.copyfile(kept, temporary)
+        stat = path.stat()
+        atomic_write(record, json.dumps({"key": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}).encode())
     pages = print_pages(book, laid.episodes, print_source(book, press))
     return (low_resolution(book, laid.setup.g) if press else []), pages
+
+
+def _written_before(path: Path, record: Path, key: str) -> bool:
+    """Is `path` the book this build would assemble (`key`), as written by an earlier build and
+    untouched since (same size and modification time)? A record per output, not a copy of the
+    book in the cache: the preview rebuilds on every save and would pile up whole books."""
+    try:
+        written = json.loads(record.read_text(encoding="utf-8"))
+        stat = path.stat()
+    except (OSError, ValueError):
+        return False
+    return written == {"key": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def _assembly_key(laid: _Laid, inputs: tuple) -> str:
