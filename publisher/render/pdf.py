@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import importlib.metadata
@@ -139,7 +140,15 @@ def _view(chapter: Chapter, book: Book, href) -> dict:
     return {"key": chapter.key, "number": chapter.number, "title": chapter.title, "lang": chapter.lang,
             "subtitle": chapter.subtitle, "short_title": chapter.short_title or chapter.title,
             "full_title": chapter.full_title,
-            "author": chapter.author, "byline": chapter.byline, "body": typeset(chapter.body_with(href))}
+            "author": chapter.author, "byline": chapter.byline, "body": _typeset(chapter.body_with(href))}
+
+
+@functools.lru_cache(maxsize=256)
+def _typeset(body: str) -> str:
+    """`typeset`, once per body: a build of several formats asks for the same bodies again
+    (the screen parts, the press parts' makeup lookup, the handouts), and it was half of a
+    build with nothing to lay out (cProfile: 400 calls, 2.3 s of 4.4 for all four formats)."""
+    return typeset(body)
 
 
 @dataclass(frozen=True)
