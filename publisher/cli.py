@@ -92,8 +92,10 @@ def _summary(report, verbose: bool) -> None:
     images = f"{report.images_total} images ({report.fetched} fetched, {report.cached} from cache"
     images += f", {len(report.failed)} missing)" if report.failed else ")"
     timing = sum(report.timings.values())
+    # report.json sits in the output folder: the handouts' own folder is one below it
+    folders = [p.parent.parent if p.parent.name.startswith("handouts") else p.parent for p in report.outputs]
     click.echo(f"{images}; {len(report.warnings)} warning(s); {timing:.1f}s; details in "
-               f"{report.outputs[0].parent if report.outputs else '.'}/report.json")
+               f"{min(folders, key=lambda f: len(f.parts)) if folders else '.'}/report.json")
     if report.layouts:
         click.echo("pages laid out: " + "; ".join(f"{fmt} {n['laid_out']} part(s), {n['cached']} from cache"
                                                   for fmt, n in report.layouts.items()))

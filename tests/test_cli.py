@@ -118,3 +118,12 @@ def test_handout_of_a_single_post(tmp_path):
     import pikepdf
     with pikepdf.open(tmp_path / "one.pdf") as pdf:
         assert abs(float(pdf.pages[0].MediaBox[2]) - 595.3) < 1
+
+
+def test_the_summary_points_at_the_report_it_wrote(tmp_path):
+    """Also when the first output lies in handouts/: report.json is in the output folder."""
+    out = tmp_path / "h"
+    done = run_cli("build", str(SAMPLE), "-f", "handouts", "-o", str(out), "--offline")
+    said = re.search(r"details in (\S+report\.json)", done.stdout)
+    assert done.returncode == 0 and said and said.group(1) == str(out / "report.json")
+    assert (out / "report.json").is_file()
