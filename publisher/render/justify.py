@@ -251,10 +251,19 @@ def _spread(context, box, plan, per_space, widest_space, x_advance, boxes):
             box.position_x += x_advance
             box.width += after
             return x_advance + after
+        box.position_x += x_advance
+        layout = getattr(box, "pango_layout", None)
+        if not spaced and getattr(layout, "text", None) == box.text:
+            # Only CJK spacing: the width grows by what Pango will show (the outer halves at the
+            # box's ends dropped); the letter-spacing is applied when the line is drawn
+            # (draw_text reactivates the layout), so no layout is made again here.
+            layout.char_spacing = spacing
+            grown = sum(spacing.values()) - 0.5 * (spacing.get(0, 0.0) + spacing.get(len(box.text) - 1, 0.0)) + after
+            box.width += grown
+            return x_advance + grown
         if spaced:
             per_space = min(per_space, max(0.0, widest_space - _space_width(context, box.style)))
         box.justification_spacing = per_space
-        box.position_x += x_advance
         layout = create_layout(box.text, box.style, context, max_width=None, justification_spacing=per_space)
         layout.char_spacing = spacing
         layout.set_text(box.text, justify=True)
