@@ -51,11 +51,11 @@ class Chapter:
     toc: tuple[TocEntry, ...]
     source: Path
     asset_keys: tuple[str, ...]
+    subtitle: str  # the parts of the post's title (titles.py); `title` is the title alone
+    full_title: str  # the post's own title (series name, number and all), for the colophon
+    short_title: str  # for running heads
+    long_title: str  # title and subtitle together: 目录, EPUB nav and PDF bookmarks
     images: tuple[ImageRef, ...] = ()  # every image the body places, in reading order
-    subtitle: str = ""
-    full_title: str = ""  # the post's own title (series name, number and all), for the colophon
-    short_title: str = ""  # for running heads
-    long_title: str = ""  # title and subtitle together: EPUB nav and PDF bookmarks
 
     @property
     def byline(self) -> str:

@@ -13,7 +13,7 @@ import re
 from lxml import etree
 
 from .clean import BLANK, unwrap
-from .repair import fix_headings, fix_lists, fix_pre, fix_tables, hoist_blocks
+from .repair import fill, fix_headings, fix_lists, fix_pre, fix_tables, hoist_blocks
 
 BLOCK_LEVEL = {"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "dl", "pre", "figure", "table", "hr"}
 INLINE_TAGS = {"a", "strong", "em", "code", "kbd", "samp", "var", "sub", "sup", "u", "s", "del", "ins", "mark",
@@ -79,16 +79,8 @@ def _paragraph(run: list, centred: bool):
     p = etree.Element("p")
     if centred:
         p.set("data-pub-centred", "1")
-    last = None
-    for node in run:
-        if isinstance(node, str):
-            if last is None:
-                p.text = (p.text or "") + node
-            else:
-                last.tail = (last.tail or "") + node
-        else:
-            p.append(node)
-            last = node
+    fill(p, run)
+    last = p[-1] if len(p) else None
     if p.text:
         p.text = p.text.lstrip()
     if last is not None and last.tail:

@@ -55,7 +55,7 @@ def _runs(el) -> list:
     return runs
 
 
-def _fill(el, nodes: list) -> None:
+def fill(el, nodes: list) -> None:
     """Append strings and elements to `el` in order."""
     for node in nodes:
         if isinstance(node, str):
@@ -72,7 +72,7 @@ def _replace(el, nodes: list) -> None:
     """Put `nodes` where `el` is (its tail after them) and remove `el`."""
     parent, tail = el.getparent(), el.tail
     holder = etree.Element("holder")
-    _fill(holder, nodes)
+    fill(holder, nodes)
     if holder.text:
         previous = el.getprevious()
         if previous is None:
@@ -107,7 +107,7 @@ def _distribute(el) -> None:
             if any(not isinstance(n, str) or not BLANK.match(n) for n in nodes):
                 wrapper = _copy(el, first)
                 first = False
-                _fill(wrapper, nodes)
+                fill(wrapper, nodes)
                 out.append(wrapper)
             else:
                 out += nodes
@@ -137,7 +137,7 @@ def _split_paragraph(p) -> None:
         elif any(not isinstance(n, str) and n.tag != "br" or isinstance(n, str) and not BLANK.match(n) for n in nodes):
             part = _copy(p, first)
             first = False
-            _fill(part, nodes)
+            fill(part, nodes)
             out.append(part)
     _replace(p, out)
 

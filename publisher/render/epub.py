@@ -126,10 +126,10 @@ def _description(book: Book) -> str:
 
 def _toc_item(chapter: Chapter, depth: int, files: dict):
     href = chapter_file(chapter)
-    link = epub.Link(href, chapter.long_title or chapter.title, f"toc-{chapter.key}")
+    link = epub.Link(href, chapter.long_title, f"toc-{chapter.key}")
     if depth < 2 or not chapter.toc:
         return link
-    return (epub.Section(chapter.long_title or chapter.title, href), [_section(e, depth, files) for e in chapter.toc])
+    return (epub.Section(chapter.long_title, href), [_section(e, depth, files) for e in chapter.toc])
 
 
 def _section(entry: TocEntry, depth: int, files: dict):

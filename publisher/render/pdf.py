@@ -138,7 +138,7 @@ def _setup(book: Book, theme: Theme, cache: ImageCache, press: bool) -> _Setup:
 def _view(chapter: Chapter, book: Book, href) -> dict:
     """What the templates need of a chapter."""
     return {"key": chapter.key, "number": chapter.number, "title": chapter.title, "lang": chapter.lang,
-            "subtitle": chapter.subtitle, "short_title": chapter.short_title or chapter.title,
+            "subtitle": chapter.subtitle, "short_title": chapter.short_title,
             "full_title": chapter.full_title,
             "author": chapter.author, "byline": chapter.byline, "body": _typeset(chapter.body_with(href))}
 
@@ -246,7 +246,7 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     """The book PDF at `path`; its warnings, and where its pages begin (for the EPUB's page list)."""
     laid = _lay_out(book, theme, cache, press, workers, progress)
     folios = _folios(laid.digits, laid.setup.g)
-    marks = [ChapterMarks(c.long_title or c.title, c.key, c.toc) for c in book.chapters]
+    marks = [ChapterMarks(c.long_title, c.key, c.toc) for c in book.chapters]
     slug = SlugLine(laid.slug, laid.slug.anchors) if laid.slug else None
     dress = dressing(laid.setup.plan, (0, 0, *(v * 0.75 for v in laid.front.size)), slug) if press else None
     document_id = str(uuid.uuid5(uuid.NAMESPACE_URL, book.identifier))
@@ -303,11 +303,11 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
         return start + page + 1
 
     depth = book.manifest.pdf.toc_depth or (2 if sum(len(c.toc) for c in book.chapters) <= MAX_TOC_SECTIONS else 1)
-    toc = [{"id": c.key, "title": c.long_title or c.title, "page": folio(part, start, c.key),
+    toc = [{"id": c.key, "title": c.long_title, "page": folio(part, start, c.key),
             "children": [{"id": e.id, "title": e.title, "page": folio(part, start, e.id)} for e in c.toc]
             if depth > 1 else []}
            for c, part, start in zip(book.chapters, episodes, starts)]
-    chapters = [{"title": c.full_title or c.title, "byline": c.byline} for c in book.chapters]
+    chapters = [{"title": c.full_title, "byline": c.byline} for c in book.chapters]
     build_date = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
     css = (setup.inks(theme.render("pdf/pages.css", g=setup.g, book=book, front=True, stamped=False)), setup.base_css)
     options = (("pdf_identifier", book.identifier.encode()[:32]),) + setup.options
