@@ -203,18 +203,8 @@ def load_manifest(path: Path) -> Manifest:
     position = data.get("series-position")
     if isinstance(position, (int, float)) and not isinstance(position, bool) and position <= 0:
         report(("series-position",), f"series-position must be a positive number, not {position}")
-    cover = None
-    if isinstance(data.get("cover"), str):
-        cover = _inside(root, data["cover"], ("cover",), report)
-        if cover is not None and not cover.is_file():
-            report(("cover",), f"cover file {data['cover']!r} does not exist")
-            cover = None
-    images = _image_settings(root, data.get("images", {}), report)
-    pdf = _pdf_settings(data.get("pdf", {}), report)
-    press = _press_settings(root, data.get("print", {}), data.get("pdf", {}), report)
-    epub = _epub_settings(data.get("epub", {}), report)
-    titles = _title_settings(data.get("titles", {}), report)
-    editions = _edition_settings(data.get("editions", {}), report)
+    cover = _cover(root, data, report)
+    tables = _tables(root, data, report)
     if problems:
         raise ManifestError(problems)
 
@@ -225,8 +215,27 @@ def load_manifest(path: Path) -> Manifest:
         publisher=data.get("publisher", ""), description=data.get("description", ""), rights=data.get("rights", ""),
         series_position=data.get("series-position"),
         identifier=data.get("identifier") or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'publisher:' + title)}",
-        cover=cover, theme=data.get("theme", "default"), order=order, images=images, pdf=pdf, press=press, epub=epub, titles=titles,
-        editions=editions)
+        cover=cover, theme=data.get("theme", "default"), order=order, **tables)
+
+
+def _cover(root: Path, data: dict, report) -> Path | None:
+    if not isinstance(data.get("cover"), str):
+        return None
+    cover = _inside(root, data["cover"], ("cover",), report)
+    if cover is not None and not cover.is_file():
+        report(("cover",), f"cover file {data['cover']!r} does not exist")
+        return None
+    return cover
+
+
+def _tables(root: Path, data: dict, report) -> dict:
+    """The manifest's tables, each read by its own function: Manifest's keyword arguments."""
+    return {"images": _image_settings(root, data.get("images", {}), report),
+            "pdf": _pdf_settings(data.get("pdf", {}), report),
+            "press": _press_settings(root, data.get("print", {}), data.get("pdf", {}), report),
+            "epub": _epub_settings(data.get("epub", {}), report),
+            "titles": _title_settings(data.get("titles", {}), report),
+            "editions": _edition_settings(data.get("editions", {}), report)}
 
 
 def _key_lines(text: str) -> dict[tuple[str, ...], int]:
