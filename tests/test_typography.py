@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from conftest import pdf_text, write_post, write_series
-from publisher.render.justify import spaced_characters
+from publisher.render.justify import MARK, spaced_characters
 from publisher.render.typeset import typeset
 from publisher.titles import parse_title
 
@@ -146,6 +146,11 @@ def test_paragraph_lines_fill_the_measure_and_the_block_is_whole_characters(scre
     short = [(round((ln.left + width - ln.x1) / em, 2), ln.text[-6:]) for ln in inside
              if abs(ln.left + width - ln.x1) > 0.3 * em]
     assert not short, short
+    # nor past it: the Chinese-Latin spacing a line carries is drawn as wide as it was laid out
+    mixed = lines_of(screen_pages, [MIXED], em)
+    over = [(round((ln.x1 - ln.left - width) / em, 3), ln.text[-6:]) for ln in inside + mixed
+            if ln.x1 - ln.left - width > 0.03 * em]
+    assert len(mixed) >= 2 and not over, over
     full = collections.Counter(len(ln.text) for ln in inside if abs(ln.x0 - ln.left) < 0.5).most_common(1)[0][0]
     assert abs(full * em - width) <= 0.5
 
@@ -205,7 +210,7 @@ def test_spacing_changes_no_text(typeset_build):
     """Spacing is spacing: the PDF's text and the EPUB's are the author's characters."""
     text = re.sub(r"\s+", "", "".join(pdf_text(typeset_build["screen"])))
     assert re.sub(r"\s", "", MIXED) in text
-    assert "\u200b" not in text and "\u2060" not in text
+    assert "\u200b" not in text and "\u2060" not in text and MARK not in text  # the spacing marks write no text
     import zipfile
     with zipfile.ZipFile(typeset_build["epub"]) as z:
         chapter = next(z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml") and "MacBook" in z.read(n).decode())
@@ -285,9 +290,9 @@ def test_justification_spaces_cjk_characters_but_not_latin_letters_nor_compresse
 def test_latin_runs_beside_han_are_marked_across_inline_elements_never_inside_code():
     out = typeset("<p>在iOS下有<strong>11</strong>年，约95%左右，利用<code>sdcc main.c</code>编译，"
                   "再用 Mac 连接</p>")
-    assert '在<span class="as-l as-r">iOS</span>下' in out
-    assert '<strong><span class="as-l as-r">11</span></strong>' in out
-    assert '<span class="as-l as-r">95%</span>' in out
+    assert f"在{MARK}iOS{MARK}下" in out  # a mark on each side that touches 汉字, no element
+    assert f"<strong>{MARK}11{MARK}</strong>" in out
+    assert f"约{MARK}95%{MARK}左" in out
     assert '<code class="as-l as-r">sdcc main.c</code>' in out
     assert "用 Mac 连接" in out  # the author's own spaces: nothing added
 
@@ -334,6 +339,6 @@ def test_titles_the_templates_set_get_the_body_treatment():
     out = str(typeset_inline("用色块造就千军万马之势：《银河破裂者》中的AI系统竟是这样做出来的"))
     assert '<span class="keep">《银河破裂者》</span>' in out  # never broken inside a book title
     assert out.endswith('<span class="keep">出来的</span>')  # nor a last line of one or two characters
-    assert '<span class="as-l as-r">AI</span>' in out
+    assert f"的{MARK}AI{MARK}系" in out
     assert str(typeset_inline("逻辑！（人人都是产品经理）")).startswith('逻辑！<span class="halt">（</span>')
     assert str(typeset_inline("A & <b>")) == "A &amp; &lt;b&gt;"  # text stays text
