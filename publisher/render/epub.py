@@ -80,8 +80,10 @@ def write_epub(book: Book, path: Path, theme: Theme, cache: ImageCache) -> None:
     pages = [(str(folio), f"{files[f'page-{folio}']}#page-{folio}")
              for breaks in (book.print_pages.breaks.values() if book.print_pages else ()) for folio, _ in breaks]
     buffer = io.BytesIO()
+    # compresslevel 0: ebooklib's zip is only read back by _reproducible_zip, which deflates once
     writer = PackageWriter(buffer, eb, {"epub3_pages": False, "mtime": book.modified.astimezone(dt.timezone.utc),
-                                        "raise_exceptions": True, "landmark_title": theme.text("导览")},
+                                        "raise_exceptions": True, "landmark_title": theme.text("导览"),
+                                        "compresslevel": 0},
                            book.language, pages, {"page-list": theme.text("页码")})
     writer.process()
     writer.write()

@@ -17,7 +17,6 @@ import re
 from lxml import etree
 
 from ..book import Book, PrintPages
-from .assemble import body_layout
 from .parts import RenderedPart
 
 TOP_SLACK = 2.0  # CSS px: a block starting this close to the page's first block starts the page
@@ -25,6 +24,7 @@ TOP_SLACK = 2.0  # CSS px: a block starting this close to the page's first block
 
 def print_pages(book: Book, parts: list[RenderedPart], source: str) -> PrintPages:
     """The print edition's page breaks from its laid-out chapter parts (in book order)."""
+    from .assemble import body_layout  # pikepdf (0.06 s) is not loaded for an EPUB alone
     starts = body_layout(parts)
     return PrintPages(source, {c.key: page_breaks(block_ids(c.body), part.anchors, part.pages, start + 1)
                                for c, part, start in zip(book.chapters, parts, starts)})
