@@ -79,9 +79,10 @@ def test_the_build_summary_says_how_many_parts_came_from_the_cache(tmp_path):
 HAN = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经"
 
 
-def figure_series(root):
-    """Episodes with a tall figure after ever more text: in some the figure no longer fits and
-    leaves a page a third empty, which page makeup (render/makeup.py) mends."""
+def figure_series(root, lengths=(260, 330, 400, 470)):
+    """Episodes with a tall figure after ever more text (`lengths` characters): in some the
+    figure no longer fits and leaves a page a third empty, which page makeup (render/makeup.py)
+    mends."""
     import io
     import random
     from PIL import Image
@@ -96,7 +97,7 @@ def figure_series(root):
     Image.new("RGB", (1000, 800), (30, 90, 150)).save(out, "PNG")
     (series / "mirror" / "img.example.test" / "tall.png").write_bytes(out.getvalue())
     figure = '<p><img src="https://img.example.test/tall.png" alt="图" width="1000" height="800"></p><p>图一：说明文字</p>'
-    for i, n in enumerate((260, 330, 400, 470), 1):
+    for i, n in enumerate(lengths, 1):
         body = f"<p>{para(n)}</p>" + figure + "".join(f"<p>{para(120)}</p>" for _ in range(4))
         write_post(series / "episodes" / f"{i:02d}.md", f"版面测试#{i:03d}_第{i}篇", body)
     return series
@@ -130,3 +131,29 @@ def test_press_parts_start_from_the_screen_parts_makeup_and_land_the_same(tmp_pa
         assert screen["anchors"].keys() == press["anchors"].keys()
         for name, place in screen["anchors"].items():
             assert press["anchors"][name] == pytest.approx(place, abs=0.01)
+
+
+def test_a_figure_is_shrunk_to_fit_as_its_page_is_laid_out_not_in_a_second_layout(tmp_path, monkeypatch):
+    """A figure that would leave the rest of a page empty (more than a third of it), and fits
+    there at 70% of its height or more, is made just small enough while the page is laid out;
+    only moving a figure costs its part another layout."""
+    import pdfplumber
+    import weasyprint
+    series = figure_series(tmp_path, lengths=range(150, 500, 40))
+    layouts = []
+    original = weasyprint.HTML.render
+    monkeypatch.setattr(weasyprint.HTML, "render", lambda self, *a, **k: layouts.append(1) or original(self, *a, **k))
+    report = build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "a", offline=True, jobs=1))
+    with pdfplumber.open(next((tmp_path / "a").glob("*.pdf"))) as pdf:
+        placed = [(im["x1"] - im["x0"], im["bottom"] - im["top"], [c for c in page.chars if c["bottom"] < im["top"]])
+                  for page in pdf.pages for im in page.images]
+    natural = max(width for width, _, _ in placed) * 800 / 1000  # the image is 1000 x 800, set at the measure
+    shrunk = [(height, above) for _, height, above in placed if height < natural - 1]
+    assert shrunk, [round(h) for _, h, _ in placed]
+    # kept at 70% or more, and set on the page it would have left empty, below that page's text
+    assert all(height >= 0.7 * natural and above for height, above in shrunk)
+    metas = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "pdf").glob("*/*.json")
+             if not p.name.endswith(".written.json")]
+    passes = [kind for meta in metas for changes in meta["makeup"] for _, (kind, _) in changes]
+    assert "shrink" not in passes  # shrinking took no pass: each part was laid out once, plus one per move
+    assert len(layouts) == report.layouts["pdf"]["laid_out"] - 1 + len(passes)  # the front matter: another process

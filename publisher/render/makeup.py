@@ -7,13 +7,95 @@ or lets the next paragraphs go first (TYPOGRAPHY.md, 图文混排). `plan` reads
 pages and says which, per figure; `apply` writes it into the markup for another layout.
 
 Figures are known by `data-fig` (numbered by `number_figures` in render/typeset.py order).
+
+Shrinking is also done while the part is laid out (`install`: WeasyPrint 70's block layout
+wrapped, pinned to that version): a figure that does not fit the rest of a page which it would
+leave more than EMPTY_SHARE empty is laid out again, at once, with its image just small enough,
+when that keeps MIN_SCALE of its height. That is the common case, and it costs no second layout
+of the part; moving a figure after the next paragraph still takes one (`plan`, `apply`).
 """
 from __future__ import annotations
 
+import importlib.metadata
 import re
 
 EMPTY_SHARE = 1 / 3  # a page (not a chapter's last) may not end with more of its block empty
 MIN_SCALE = 0.7  # a figure shrunk more than this would lose its detail: it moves instead
+SLACK = 2  # px a shrunk figure leaves between itself and the foot of the block
+PINNED = "70.0"
+_INSTALLED: list = []
+
+
+def install() -> None:
+    """Shrink figures as they are laid out (once per process)."""
+    if _INSTALLED:
+        return
+    version = importlib.metadata.version("weasyprint")
+    if version != PINNED:
+        raise RuntimeError(f"publisher.render.makeup is written for WeasyPrint {PINNED}, not {version}")
+    from weasyprint.layout import block
+
+    original = block.block_level_layout
+
+    def block_level_layout(context, box, bottom_space, skip_stack, containing_block, page_is_empty=True,
+                           *args, **kwargs):
+        if kwargs or len(args) < 2:  # not the block flow's call (_in_flow_layout passes all by position)
+            return original(context, box, bottom_space, skip_stack, containing_block, page_is_empty, *args, **kwargs)
+
+        def lay_out(space=bottom_space, empty=page_is_empty, extra=args):
+            box.position_x, box.position_y = position
+            return original(context, box, space, skip_stack, containing_block, empty, *extra)
+
+        position = box.position_x, box.position_y
+        result = lay_out()
+        if (page_is_empty or skip_stack is not None or box.element_tag != "figure"
+                or box.element is None or not box.element.get("data-fig") or _fits(context, result[0], bottom_space)):
+            return result
+        if result[0] is not None:
+            block.remove_placeholders(context, [result[0]], *args[:2])
+        shrunk = _shrink(context, box, bottom_space, lambda: lay_out(float("-inf"), False, ([], [], *args[2:])))
+        retry = lay_out()
+        if shrunk is None or _fits(context, retry[0], bottom_space):
+            return retry
+        if retry[0] is not None:  # shrunk and still not fitting: as it was (plan() decides)
+            block.remove_placeholders(context, [retry[0]], *args[:2])
+        image, style = shrunk
+        image.style = style
+        return lay_out()
+
+    block.block_level_layout = block_level_layout
+    _INSTALLED.append(True)
+
+
+def _fits(context, laid, bottom_space) -> bool:
+    return laid is not None and not context.overflows_page(bottom_space, laid.border_box_y() + laid.border_height())
+
+
+def _shrink(context, figure, bottom_space, trial):
+    """Give the figure's image a max-height that makes the figure fit the rest of the page,
+    when the page would otherwise be left more than EMPTY_SHARE empty and the image keeps
+    MIN_SCALE of its height; -> (image box, its former style), or None when not shrunk."""
+    from weasyprint.css.properties import Dimension
+    from weasyprint.formatting_structure import boxes
+
+    block_height = context.style_for.initial_page_sizes["area"][1]
+    room = context.page_bottom - bottom_space - figure.position_y
+    if room <= EMPTY_SHARE * block_height:
+        return None
+    laid = trial()[0]  # the whole figure, on a page without a foot
+    image = next((b for b in laid.descendants() if isinstance(b, boxes.ReplacedBox)), None) if laid else None
+    target = next((b for b in figure.descendants() if isinstance(b, boxes.ReplacedBox)), None)
+    if image is None or target is None or image.height <= 0:
+        return None
+    # the figure's border box must end above the foot (its bottom margin may fall past it)
+    height = image.height - (laid.border_box_y() + laid.border_height() - (context.page_bottom - bottom_space) + SLACK)
+    if height < MIN_SCALE * image.height:
+        return None
+    former = target.style
+    target.style = former.copy()
+    target.style["max_height"] = Dimension(height, "px")
+    target.style["width"] = "auto"
+    return target, former
 
 
 def plan(document) -> dict[str, tuple[str, float]]:

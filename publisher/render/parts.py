@@ -143,6 +143,7 @@ def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> Re
     from .fetcher import LockedFetcher
     from .justify import install
     install()  # Chinese justification and spacing (the stylesheet switches them on)
+    makeup.install()  # figures shrunk to fit as they are laid out
     fetcher = LockedFetcher([Path(r) for r in job.roots])
     fonts = _font_config()
     parsed = [_stylesheet(css, job.roots, fetcher) for css in job.stylesheets]
@@ -260,6 +261,7 @@ def _load_engine() -> None:
     of the garbage collector's sweeps (and so stays shared with the workers, page for page)."""
     from .justify import install
     install()
+    makeup.install()
     gc.freeze()
 
 
