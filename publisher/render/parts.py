@@ -239,6 +239,8 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
         if progress:
             progress(stage, len(results), len(jobs))
     tick()
+    # the longest parts first, so that no worker is left with a long one when the others are done
+    missing.sort(key=lambda i: -len(jobs[i].markup))
     if missing and (len(missing) > 1 and workers > 1 or isolate):
         _load_engine()
         context = multiprocessing.get_context("fork")

@@ -157,7 +157,10 @@ class PartCopier:
     def ref_objgen(self, match: re.Match) -> bytes:
         if match[1] is not None:
             return match[1]
-        return b"%d 0 R" % self.ref(self.source.get_object((int(match[2]), int(match[3]))))
+        key = (int(match[2]), int(match[3]))
+        if key in self.queued:  # numbered already: no need to fetch the object from qpdf
+            return b"%d 0 R" % self.numbers[key]
+        return b"%d 0 R" % self.ref(self.source.get_object(key))
 
     def drain(self) -> None:
         """Write every queued object, and what they reach."""
