@@ -259,21 +259,21 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
 def _load_engine() -> None:
     """WeasyPrint imported, and the justification installed, before a pool forks: importing
     WeasyPrint takes about a second, which every worker (and the front matter's process, and
-    the next format's pool) would otherwise spend again. What is loaded by then is frozen out
-    of the garbage collector's sweeps (and so stays shared with the workers, page for page)."""
+    the next format's pool) would otherwise spend again."""
     from .justify import install
     install()
     makeup.install()
-    gc.freeze()
 
 
 GC_THRESHOLD = (50_000, 20, 100)
 
 
 def _worker_start() -> None:
-    """A layout worker collects garbage less often: WeasyPrint makes millions of short-lived
-    objects, and the default threshold (700) sweeps the young ones every few lines (measured:
-    3-4% of a part's time)."""
+    """A layout worker leaves what it inherited out of its garbage collector's sweeps (which
+    would also copy those pages from its parent) and collects less often: WeasyPrint makes
+    millions of short-lived objects, and the default threshold (700) sweeps the young ones every
+    few lines (together measured: 3-4% of a part's time)."""
+    gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
 
 
