@@ -42,6 +42,9 @@ PAIRED = ("有员工评价说这是“最省心的一次升级”，也有人觉
           "系统把入库（扫码登记）（自动分配货位）和出库连成一条线，正如主管常说的「流程顺了，人就轻松了」。大家都记住了这句话。")
 LINKED = ('想了解更多细节，可以阅读<a href="https://docs.example.org/warehouse/guide">仓库系统的使用指南</a>，'
           '里面写明了每一个按钮的用途；关于行业的整体情况，也可以参考<a href="https://news.example.org/report">这份年度报告</a>。')
+# 29 characters after the indent, 31 on the next line, then one more: a lone last character
+LONE = ("春风又绿江南岸明月何时照我还两个黄鹂鸣翠柳一行白鹭上青天窗含西岭千秋雪门泊东吴万里船"
+        "白日依山尽黄河入海流欲穷千里目更上一层楼")[:61] + "。"
 WIDE = "https://img.example.test/wide.png"
 HEADED = "https://img.example.test/badge.png"
 LINKED_IMG = "https://img.example.test/photo.png"
@@ -61,7 +64,7 @@ def typeset_build(tmp_path_factory):
         (series / "mirror" / "img.example.test" / name).write_bytes(out.getvalue())
     body = "".join(f"<p>{p}</p>" for p in PLAIN[:2])
     body += f'<p><img src="{WIDE}" alt="宽图" width="2000" height="800"></p>'
-    body += f"<p>{PLAIN[2]}</p><p>{MIXED}</p><p>{SPACED}</p><p>{BOLD_START}</p><p>{PAIRED}</p><p>{LINKED}</p>"
+    body += f"<p>{PLAIN[2]}</p><p>{LONE}</p><p>{MIXED}</p><p>{SPACED}</p><p>{BOLD_START}</p><p>{PAIRED}</p><p>{LINKED}</p>"
     body += f'<h3><a href="https://example.org/p">人物介绍</a><a href="https://example.org/d"><img src="{HEADED}" alt="徽章"></a></h3>'
     body += f'<p><a href="https://example.org/p"><img src="{LINKED_IMG}" width="1200" height="600" alt="照片"></a></p>'
     body += "".join(f"<p>{p}</p>" for p in PLAIN)
@@ -153,6 +156,16 @@ def test_paragraph_lines_fill_the_measure_and_the_block_is_whole_characters(scre
     assert len(mixed) >= 2 and not over, over
     full = collections.Counter(len(ln.text) for ln in inside if abs(ln.x0 - ln.left) < 0.5).most_common(1)[0][0]
     assert abs(full * em - width) <= 0.5
+
+
+def test_no_paragraph_ends_in_a_line_of_one_character(screen_pages):
+    """孤字: a paragraph's last line holds two characters at least (here the last two are tied;
+    without that, 29 + 31 characters fill two lines and the 61st stands alone)."""
+    em = body_size(screen_pages)
+    lines = lines_of(screen_pages, [LONE], em)
+    assert len(lines) == 2  # the two full lines (lines_of keeps lines of more than six characters)
+    last = [ln.text for p in screen_pages for ln in p["lines"] if ln.size == em and ln.text and LONE.endswith(ln.text)]
+    assert last and len(last[-1].rstrip("。")) >= 2, last
 
 
 def test_han_and_latin_are_set_a_quarter_em_apart_and_han_stay_close(screen_pages):
@@ -294,7 +307,7 @@ def test_latin_runs_beside_han_are_marked_across_inline_elements_never_inside_co
     assert f"<strong>{MARK}11{MARK}</strong>" in out
     assert f"约{MARK}95%{MARK}左" in out
     assert '<code class="as-l as-r">sdcc main.c</code>' in out
-    assert "用 Mac 连接" in out  # the author's own spaces: nothing added
+    assert "用 Mac 连" in out  # the author's own spaces: nothing added
 
 
 def test_page_markup_compresses_pairs_and_notes_links_but_leaves_code():

@@ -11,7 +11,9 @@ What the printed page needs and the EPUB does not (the EPUB keeps the author's m
 - each external link followed by `<span class="link-note">URL</span>`, which the theme floats
   to the foot of the page as a numbered footnote (WeasyPrint's `float: footnote`); the link
   itself stays, so the screen PDF keeps it clickable.
-- Latin runs beside 汉字 marked for the quarter-em spacing the theme gives them (autospace.py).
+- Latin runs beside 汉字 marked for the quarter-em spacing the theme gives them (autospace.py);
+- no paragraph ending in a line of one 汉字 (孤字, with its closing marks): U+2060 WORD JOINER,
+  which is drawn as nothing and writes no text, ties its last two characters together.
 Text inside pre, code, kbd and samp is left alone.
 """
 from __future__ import annotations
@@ -30,6 +32,9 @@ INK_RIGHT = set("“‘「『（《〈【〔〖")          # opening marks: blan
 PUNCT = INK_LEFT | INK_RIGHT | set("？！")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 ZWSP = "\u200b"
+WJ = "\u2060"
+# a paragraph's last Han character after another, followed by closing marks only
+LONE_LAST = re.compile(r"(?<=[\u3400-\u9fff])(?=[\u3400-\u9fff][，。、；：？！”’」』）》〉】…—]*\s*$)")
 
 
 def typeset(body: str) -> str:
@@ -39,6 +44,8 @@ def typeset(body: str) -> str:
     for number, figure in enumerate(root.iter(f"{{{XHTML}}}figure")):
         figure.set("data-fig", str(number))  # for page makeup (makeup.py)
     mark_latin_runs(root)
+    for block in root.iter(f"{{{XHTML}}}p", f"{{{XHTML}}}li"):
+        _tie_last_two(block)
     _walk(root)
     text = etree.tostring(root, encoding="unicode")
     return text[text.index(">") + 1:text.rindex("</div>")]
@@ -79,6 +86,26 @@ def _tie_to_last_character(a, note) -> None:
     else:
         a.text = text[:-1]
     a.append(tie)
+
+
+def _tie_last_two(block) -> None:
+    """A word joiner before the block's last Han character when another precedes it in the
+    same text (WeasyPrint breaks lines without looking ahead, so nothing else keeps a lone
+    character off the last line). Blocks holding other blocks are left to their own."""
+    if any(_local(e) in ("p", "ul", "ol", "div", "blockquote", "table", "pre", "figure") for e in block.iterdescendants()):
+        return
+    last = None
+    for element in block.iter():
+        if element is not block and _local(element) in UNTOUCHED | {"br"}:
+            last = None  # code ends the paragraph's text: leave it
+        elif "link-note" in (element.get("class") or "").split():
+            continue
+        elif element.text and element.text.strip():
+            last = (element, "text")
+        if element is not block and element.tail and element.tail.strip():
+            last = (element, "tail")
+    if last is not None:
+        setattr(last[0], last[1], LONE_LAST.sub(WJ, getattr(last[0], last[1]), count=1))
 
 
 def _walk(element) -> None:
