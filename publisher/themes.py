@@ -55,6 +55,8 @@ def load_theme(name: str, series_root: Path | None = None) -> Theme:
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f / "templates")) for f in folders])
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
+    from .render.autospace import mark_text
     from .render.typeset import typeset_inline
     env.filters["typeset"] = typeset_inline  # titles the PDF templates set, treated like the body
+    env.filters["autospace"] = mark_text  # plain strings (attributes): Chinese-Latin spacing only
     return Theme(name, folders, env)

@@ -69,7 +69,7 @@ def typeset_build(tmp_path_factory):
     body += f'<p><a href="https://example.org/p"><img src="{LINKED_IMG}" width="1200" height="600" alt="照片"></a></p>'
     body += "".join(f"<p>{p}</p>" for p in PLAIN)
     write_post(series / "episodes" / "01.md", "仓库故事#001_扫码入库——一次升级的来龙去脉", body)
-    write_post(series / "episodes" / "02.md", "仓库故事#002_盘点", "".join(f"<p>{p}</p>" for p in PLAIN))
+    write_post(series / "episodes" / "02.md", "仓库故事#002_用PDA盘点", "".join(f"<p>{p}</p>" for p in PLAIN * 3))
     out = root / "out"
     mp = pytest.MonkeyPatch()
     mp.setenv("PUBLISHER_CACHE", str(root / "cache"))
@@ -166,6 +166,15 @@ def test_no_paragraph_ends_in_a_line_of_one_character(screen_pages):
     assert len(lines) == 2  # the two full lines (lines_of keeps lines of more than six characters)
     last = [ln.text for p in screen_pages for ln in p["lines"] if ln.size == em and ln.text and LONE.endswith(ln.text)]
     assert last and len(last[-1].rstrip("。")) >= 2, last
+
+
+def test_running_heads_space_han_and_latin_too(screen_pages):
+    heads = [sorted((c for c in p["chars"] if c["top"] < 0.08 * p["height"]), key=lambda c: c["x0"])
+             for p in screen_pages]
+    head = next(h for h in heads if "".join(c["text"] for c in h) == "用PDA盘点")
+    em = head[0]["size"]
+    gaps = [(b["x0"] - a["x1"]) / em for a, b in zip(head, head[1:])]
+    assert 0.2 <= gaps[0] <= 0.3 and 0.2 <= gaps[3] <= 0.3 and max(gaps[1:3]) < 0.05, gaps
 
 
 def test_han_and_latin_are_set_a_quarter_em_apart_and_han_stay_close(screen_pages):

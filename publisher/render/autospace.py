@@ -37,6 +37,12 @@ def _local(element) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
+def mark_text(text: str) -> str:
+    """A plain string with its Latin runs marked where they touch Han (a running head, set from
+    an attribute: a Jinja2 filter)."""
+    return _marked(text, "", "")
+
+
 def mark_latin_runs(root) -> None:
     """Wrap or mark the Latin runs of every block under `root` (in place)."""
     for segments in _blocks(root):
@@ -106,6 +112,14 @@ def _mark_element(element, text: str, before: str, after: str) -> None:
 
 
 def _mark_runs(segment, text: str, before: str, after: str) -> None:
+    marked = _marked(text, before, after)
+    if marked != text:
+        setattr(segment[0], segment[1], marked)
+
+
+def _marked(text: str, before: str, after: str) -> str:
+    """`text` with MARK on each side of a Latin run that touches Han (`before`/`after`: the
+    characters around it outside `text`)."""
     pieces: list = []
     at = 0
     for m in LATIN_RUN.finditer(text):
@@ -114,5 +128,4 @@ def _mark_runs(segment, text: str, before: str, after: str) -> None:
         pieces += [text[at:m.start()], MARK if HAN.match(left or " ") else "", m.group(0),
                    MARK if HAN.match(right or " ") else ""]
         at = m.end()
-    if MARK in pieces:
-        setattr(segment[0], segment[1], "".join(pieces) + text[at:])
+    return "".join(pieces) + text[at:]
