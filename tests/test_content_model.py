@@ -109,3 +109,14 @@ def test_an_embed_mid_paragraph_becomes_a_block_link_between_its_halves():
     e, body = chapter('<p>之前<iframe src="https://player.example.com/embed/x"></iframe>之后</p>')
     assert [("".join(p.itertext()), p.get("class")) for p in body] == [
         ("之前", None), ("嵌入内容：https://player.example.com/embed/x", "embed"), ("之后", None)]
+
+
+def test_inline_code_a_feed_exported_as_paragraphs_rejoins_its_sentence():
+    e, body = chapter("<p>是不是很神奇？</p><p>为什么加上</p><p><code>!</code></p><p>返回就是</p><p><code>False</code></p>"
+                      "<p>，不加则返回</p><p><code>True</code></p><p>？</p>"
+                      "<p>运行：</p><p><code>npm i</code></p><p>Run the</p><p><code>ls</code></p><p>command.</p>")
+    assert violations(body) == []
+    assert ["".join(p.itertext()) for p in body.iter("p")] == [
+        "是不是很神奇？", "为什么加上!返回就是False，不加则返回True？",  # one sentence again
+        "运行：", "npm i",  # a command after a colon stands on its own
+        "Run the ls command."]  # Latin words keep their spaces

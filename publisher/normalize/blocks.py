@@ -41,6 +41,7 @@ def structure(body: etree._Element) -> etree._Element:
     _hoist_images(body)
     _bind_captions(body)
     _drop_empty(body)
+    _join_code_fragments(body)
     _split_long_paragraphs(body)
     for el in body.iter():
         el.attrib.pop("data-pub-centred", None)
@@ -276,6 +277,53 @@ def _bind_captions(body) -> None:
                 caption.append(child)
             figure.tail = nxt.tail
             nxt.getparent().remove(nxt)
+
+
+OPEN_END = re.compile(r"[^。！？!?；;：:…）)」』”\s]\s*$")  # a paragraph whose sentence goes on
+MAX_FRAGMENT = 40  # characters of inline code a paragraph of its own may hold and still be a fragment
+
+
+def _join_code_fragments(body) -> None:
+    """Feeds that export inline code as paragraphs of their own (a zhihu export:
+    <p>为什么加上</p><p><code>!</code></p><p>返回就是</p><p><code>False</code></p><p>，不加则返回</p>…)
+    -> one paragraph again. A paragraph of nothing but a short inline <code> continues the
+    sentence before it when that one is unfinished, and the paragraph after such a fragment
+    continues it too; a sentence that ended, a colon before a command, start a paragraph."""
+    for container in [body, *body.iter("blockquote", "li", "td", "th", "dd")]:
+        current, after_code = None, False
+        for el in list(container):
+            if el.tag != "p":
+                current = None
+                continue
+            fragment = _code_fragment(el)
+            # after a fragment the sentence goes on whatever the code ended with (`!`, `True`)
+            if current is not None and (after_code or fragment and OPEN_END.search("".join(current.itertext()))):
+                _append_paragraph(current, el)
+                after_code = fragment
+            else:
+                current, after_code = el, False
+
+
+def _code_fragment(p) -> bool:
+    kids = list(p)
+    return (len(kids) == 1 and kids[0].tag == "code" and not len(kids[0]) and not (p.text or "").strip()
+            and not (kids[0].tail or "").strip() and 0 < len(kids[0].text or "") <= MAX_FRAGMENT
+            and "\n" not in kids[0].text)
+
+
+def _append_paragraph(current, p) -> None:
+    """`p`'s content at the end of `current` (a space between two Latin words), `p` removed."""
+    end = "".join(current.itertext())[-1:]
+    start = "".join(p.itertext()).lstrip()[:1]
+    joint = " " if end.isascii() and end.isalnum() and start.isascii() and start.isalnum() else ""
+    text = joint + (p.text or "").lstrip()
+    if len(current):
+        current[-1].tail = (current[-1].tail or "").rstrip() + text
+    else:
+        current.text = (current.text or "").rstrip() + text
+    for child in list(p):
+        current.append(child)
+    p.getparent().remove(p)
 
 
 def _drop_empty(body) -> None:
