@@ -45,6 +45,9 @@ LINKED = ('想了解更多细节，可以阅读<a href="https://docs.example.org
 # 29 characters after the indent, 31 on the next line, then one more: a lone last character
 LONE = ("春风又绿江南岸明月何时照我还两个黄鹂鸣翠柳一行白鹭上青天窗含西岭千秋雪门泊东吴万里船"
         "白日依山尽黄河入海流欲穷千里目更上一层楼")[:61] + "。"
+# identifiers with no break opportunity inside (UAX #14 keeps letters, digits and _ together)
+CODED = ("在完成安装后，将开发板连接至电脑。在终端中输入：<code>list_serial_ports_verbose</code>，若出现了类似的文字"
+         "（后四位数字可能不同）<code>tty_wchusbserial_1440_ready</code>那么恭喜你，驱动程序的安装已经完成。")
 WIDE = "https://img.example.test/wide.png"
 HEADED = "https://img.example.test/badge.png"
 LINKED_IMG = "https://img.example.test/photo.png"
@@ -64,7 +67,7 @@ def typeset_build(tmp_path_factory):
         (series / "mirror" / "img.example.test" / name).write_bytes(out.getvalue())
     body = "".join(f"<p>{p}</p>" for p in PLAIN[:2])
     body += f'<p><img src="{WIDE}" alt="宽图" width="2000" height="800"></p>'
-    body += f"<p>{PLAIN[2]}</p><p>{LONE}</p><p>{MIXED}</p><p>{SPACED}</p><p>{BOLD_START}</p><p>{PAIRED}</p><p>{LINKED}</p>"
+    body += f"<p>{PLAIN[2]}</p><p>{LONE}</p><p>{CODED}</p><p>{MIXED}</p><p>{SPACED}</p><p>{BOLD_START}</p><p>{PAIRED}</p><p>{LINKED}</p>"
     body += f'<h3><a href="https://example.org/p">人物介绍</a><a href="https://example.org/d"><img src="{HEADED}" alt="徽章"></a></h3>'
     body += f'<p><a href="https://example.org/p"><img src="{LINKED_IMG}" width="1200" height="600" alt="照片"></a></p>'
     body += "".join(f"<p>{p}</p>" for p in PLAIN)
@@ -208,6 +211,29 @@ def test_word_spaces_in_mixed_lines_stay_under_half_an_em(screen_pages):
             if b["x0"] - a["x1"] > 0.5 * em]
     assert len(lines_of(screen_pages, [spaced], em)) >= 2
     assert not wide, wide
+
+
+def test_long_inline_code_breaks_inside_so_the_line_before_stays_tight(screen_pages):
+    """A path in inline code longer than what is left of a line is broken inside (not among its
+    first or last characters) rather than leaving the line before it spaced out."""
+    em = body_size(screen_pages)
+    left, right = block(screen_pages)
+    coded = re.sub(r"<[^>]+>|\s", "", CODED)
+    lines = []  # the paragraph's lines, whatever size most of their glyphs are (code is smaller)
+    for p in screen_pages:
+        edge = min((ln.x0 for ln in p["lines"] if ln.size == em), default=0)
+        for ln in p["lines"]:
+            if len(ln.text.replace(" ", "")) > 3 and ln.text.replace(" ", "") in coded:
+                ln.left = edge
+                lines.append(ln)
+    assert len(lines) >= 3
+    spaced = re.sub(r"<[^>]+>", "", CODED)
+    loose = [(a["text"], b["text"], round((b["x0"] - a["x1"]) / em, 2)) for ln in lines[:-1]
+             for a, b in zip(ln.chars, ln.chars[1:])
+             if b["x0"] - a["x1"] > 0.3 * em and a["text"] + " " + b["text"] not in spaced]  # not the author's space
+    short = [ln.text[-6:] for ln in lines[:-1] if ln.left + (right - left) - ln.x1 > 0.3 * em]
+    assert not loose and not short, (loose, short)
+    assert "".join(ln.text.replace(" ", "") for ln in lines) == coded  # every line of it, none a scrap
 
 
 def test_a_paragraph_opening_in_bold_keeps_its_first_line(screen_pages):

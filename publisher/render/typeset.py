@@ -13,7 +13,9 @@ What the printed page needs and the EPUB does not (the EPUB keeps the author's m
   itself stays, so the screen PDF keeps it clickable.
 - Latin runs beside 汉字 marked for the quarter-em spacing the theme gives them (autospace.py);
 - no paragraph ending in a line of one 汉字 (孤字, with its closing marks): U+2060 WORD JOINER,
-  which is drawn as nothing and writes no text, ties its last two characters together.
+  which is drawn as nothing and writes no text, ties its last two characters together;
+- long tokens of inline code (a path, an identifier) may break between any two characters
+  (U+200B): one that cannot leaves the line before it spaced out by an em or more.
 Text inside pre, code, kbd and samp is left alone.
 """
 from __future__ import annotations
@@ -46,6 +48,9 @@ def typeset(body: str) -> str:
     mark_latin_runs(root)
     for block in root.iter(f"{{{XHTML}}}p", f"{{{XHTML}}}li"):
         _tie_last_two(block)
+    for code in root.iter(f"{{{XHTML}}}code"):
+        if not any(_local(a) == "pre" for a in code.iterancestors()):
+            _breakable(code)
     _walk(root)
     text = etree.tostring(root, encoding="unicode")
     return text[text.index(">") + 1:text.rindex("</div>")]
@@ -86,6 +91,22 @@ def _tie_to_last_character(a, note) -> None:
     else:
         a.text = text[:-1]
     a.append(tie)
+
+
+LONG_TOKEN = re.compile(r"\S{13,}")  # inline code this long gets break opportunities inside
+
+
+def _breakable(code) -> None:
+    """Break opportunities between the characters of the long tokens in an inline code element,
+    not among a token's first two nor its last three (no line opens or ends on a scrap)."""
+    def spread(m: re.Match) -> str:
+        token = m.group(0)
+        return token[:2] + ZWSP.join(token[2:-3]) + ZWSP + token[-3:]
+    for node in code.iter():
+        if node.text:
+            node.text = LONG_TOKEN.sub(spread, node.text)
+        if node is not code and node.tail:
+            node.tail = LONG_TOKEN.sub(spread, node.tail)
 
 
 def _tie_last_two(block) -> None:
