@@ -138,11 +138,15 @@ def _drop_chrome(body) -> None:
 
 
 
+TIP_JAR_PARTS = ("pay-num", "donation-list")  # "1人打赏" and the tippers' avatars
+
+
 def _drop_tip_jar(el) -> None:
     """The tip jar woshipm's theme appends to a post (`div.support-author`: a `div.support-title`
-    line and a pay button) goes; anything else in it is the author's and stays, after it. (It
-    sits before the post's last `</div>`, so text added "at the end" of a post often lands in it.)"""
-    kept = [k for c in el if c.tag != "button"
+    line, a pay button, the count of tips and the tippers' avatars) goes; anything else in it is
+    the author's and stays, after it. (It sits before the post's last `</div>`, so text added
+    "at the end" of a post often lands in it.)"""
+    kept = [k for c in el if c.tag != "button" and not any(p in (c.get("class") or "") for p in TIP_JAR_PARTS)
             for k in (list(c) if "support-title" in (c.get("class") or "") else [c])]
     for child in reversed(kept):
         el.addnext(child)
