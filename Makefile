@@ -4,12 +4,13 @@
 PYTHON ?= python3
 VENV := .venv
 SAMPLE := series/product-stories
-# What Debian lacks for us: CJK fonts, HarfBuzz subsetting (WeasyPrint's fast font subsetter),
+# What Debian lacks for us: CJK fonts (and Symbola, a fallback for the emoji and symbols posts
+# use that Noto CJK lacks: drawn in outline, in the text's ink, never as missing-glyph boxes), HarfBuzz subsetting (WeasyPrint's fast font subsetter),
 # a CMYK profile for PDF/X (ghostscript), poppler and qpdf for reading PDFs back in tests (and
 # pdftoppm for `publisher serve`'s page view), Chromium and its driver for the preview's browser test,
 # calibre (the EPUB -> Kindle conversion test). DAISY Ace (`publisher check`'s accessibility checker)
 # comes from npm and drives Debian's Chromium: Puppeteer's own browser download is skipped.
-DEBS := fonts-noto-cjk libharfbuzz-subset0 ghostscript poppler-utils qpdf chromium chromium-driver calibre
+DEBS := fonts-noto-cjk fonts-symbola libharfbuzz-subset0 ghostscript poppler-utils qpdf chromium chromium-driver calibre
 ACE_ENV := PUPPETEER_SKIP_DOWNLOAD=1 ELECTRON_SKIP_BINARY_DOWNLOAD=1
 
 .PHONY: demo test system venv clean

@@ -390,3 +390,19 @@ def test_titles_the_templates_set_get_the_body_treatment():
     assert f"的{MARK}AI{MARK}系" in out
     assert str(typeset_inline("逻辑！（人人都是产品经理）")).startswith('逻辑！<span class="halt">（</span>')
     assert str(typeset_inline("A & <b>")) == "A &amp; &lt;b&gt;"  # text stays text
+
+
+def test_emoji_and_symbols_the_cjk_fonts_lack_are_drawn_not_boxed(tmp_path, monkeypatch):
+    """Posts use emoji (本文@🌟作者🌟 原创发布): a fallback face draws them; no .notdef box."""
+    from publisher.pipeline import BuildOptions, build
+    series = write_series(tmp_path / "s", title="符号")
+    write_post(series / "episodes" / "01.md", "符号#001_表情", "<p>本文@🌟大星星🌟 原创发布，👍点赞。</p>")
+    monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "cache"))
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "out", offline=True))
+    with pdfplumber.open(next((tmp_path / "out").glob("*.pdf"))) as pdf:
+        chars = [c for page in pdf.pages for c in page.chars if c["text"] in "🌟👍"]
+    assert len(chars) == 3 and all("CJK" not in c["fontname"] for c in chars)
+    # and each has an outline in that face (a .notdef would be glyph 0, drawn as an empty box)
+    font = pikepdf.open(next((tmp_path / "out").glob("*.pdf")))
+    names = {str(f.get("/BaseFont")) for page in font.pages for f in page.Resources.Font.values()}
+    assert any("Symbola" in n for n in names), names
