@@ -351,6 +351,9 @@ def test_page_markup_compresses_pairs_and_notes_links_but_leaves_code():
     # the call is tied to the link's last character: it never opens a line
     assert '链<span class="link-tie">接<span class="link-note">https://x.example/a</span></span>' in out
     assert "a”，b</code>" in out and "halt" not in out.split("<code")[1]
+    # a Latin link before 汉字: the quarter em goes after its footnote call, in the text that follows
+    out = typeset('<p>本文从<a href="https://x.example/a">wtfpython</a>节选。</p>')
+    assert f'n<span class="link-note">https://x.example/a</span></span></a>{MARK}节选' in out
 
 
 @pytest.mark.parametrize("raw, series, parts", [

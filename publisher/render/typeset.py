@@ -25,6 +25,7 @@ import re
 from lxml import etree
 
 from .autospace import mark_latin_runs
+from .justify import MARK
 from .splice import splice
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -46,6 +47,9 @@ def typeset(body: str) -> str:
     for number, figure in enumerate(root.iter(f"{{{XHTML}}}figure")):
         figure.set("data-fig", str(number))  # for page makeup (makeup.py)
     mark_latin_runs(root)
+    for tie in root.iter(f"{{{XHTML}}}span"):
+        if tie.get("class") == "link-tie" and (tie.text or "").endswith(MARK):
+            _mark_after_call(tie)
     for block in root.iter(f"{{{XHTML}}}p", f"{{{XHTML}}}li"):
         _tie_last_two(block)
     for code in root.iter(f"{{{XHTML}}}code"):
@@ -71,6 +75,19 @@ def _link_notes(root) -> None:
         note = etree.Element(f"{{{XHTML}}}span", {"class": "link-note"})
         note.text = href
         _tie_to_last_character(a, note)
+
+
+def _mark_after_call(tie) -> None:
+    """The spacing after a Latin link goes after its footnote call, not between the two: the
+    mark moves to the start of the text that follows (a mark alone in a text of its own would
+    show no width: Pango drops the halves at both ends)."""
+    tie.text = tie.text[:-1]
+    for node in [tie, *tie.iterancestors()]:
+        if node.tail:
+            node.tail = MARK + node.tail
+            return
+        if _local(node) in ("p", "li", "div"):
+            return
 
 
 def _tie_to_last_character(a, note) -> None:
