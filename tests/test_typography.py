@@ -348,6 +348,7 @@ def test_latin_runs_beside_han_are_marked_across_inline_elements_never_inside_co
 def test_page_markup_compresses_pairs_and_notes_links_but_leaves_code():
     out = typeset('<p>他说“好”，然后走了。<a href="https://x.example/a">链接</a><code>a”，b</code></p>')
     assert '<span class="halt">”</span>，' in out
+    assert '？<span class="halt">」</span>' in typeset("<p>「有什么问题？」他问。</p>")  # after ？ the closing mark
     # the call is tied to the link's last character: it never opens a line
     assert '链<span class="link-tie">接<span class="link-note">https://x.example/a</span></span>' in out
     assert "a”，b</code>" in out and "halt" not in out.split("<code")[1]

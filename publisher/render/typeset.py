@@ -173,7 +173,7 @@ def _pieces(text: str) -> list:
         if a in PUNCT and b in PUNCT and i not in halt:
             if a in INK_LEFT:
                 halt.add(i)
-            elif b in INK_RIGHT:
+            elif b in INK_RIGHT or b in INK_LEFT:  # after ？！ (ink centred) a closing mark gives its blank half
                 halt.add(i + 1)
     if not halt:
         return [text]
