@@ -100,13 +100,19 @@ def _style_ident(style, name: str) -> str:
     return next((t.value for t in tokens or () if getattr(t, "type", "") == "ident"), "")
 
 
+def check_engine(module: str) -> None:
+    """Refuse a WeasyPrint other than the one the extension in `module` is written for: it
+    wraps internals, which change between versions."""
+    version = importlib.metadata.version("weasyprint")
+    if version != PINNED:
+        raise RuntimeError(f"{module} is written for WeasyPrint {PINNED}, not {version}")
+
+
 def install() -> None:
     """Wrap WeasyPrint's text layout, alignment and justification (once per process)."""
     if _INSTALLED:
         return
-    version = importlib.metadata.version("weasyprint")
-    if version != PINNED:
-        raise RuntimeError(f"publisher.render.justify is written for WeasyPrint {PINNED}, not {version}")
+    check_engine(__name__)
     from weasyprint.draw import text as draw_text
     from weasyprint.layout import inline
     from weasyprint.text import line_break

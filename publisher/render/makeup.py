@@ -16,13 +16,13 @@ of the part; moving a figure after the next paragraph still takes one (`plan`, `
 """
 from __future__ import annotations
 
-import importlib.metadata
 import re
+
+from .justify import check_engine
 
 EMPTY_SHARE = 1 / 3  # a page (not a chapter's last) may not end with more of its block empty
 MIN_SCALE = 0.7  # a figure shrunk more than this would lose its detail: it moves instead
 SLACK = 2  # px a shrunk figure leaves between itself and the foot of the block
-PINNED = "70.0"
 _INSTALLED: list = []
 
 
@@ -30,9 +30,7 @@ def install() -> None:
     """Shrink figures as they are laid out (once per process)."""
     if _INSTALLED:
         return
-    version = importlib.metadata.version("weasyprint")
-    if version != PINNED:
-        raise RuntimeError(f"publisher.render.makeup is written for WeasyPrint {PINNED}, not {version}")
+    check_engine(__name__)  # pinned with the justification: the same WeasyPrint 70
     from weasyprint.layout import block
 
     original = block.block_level_layout
