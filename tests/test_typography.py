@@ -410,3 +410,22 @@ def test_emoji_and_symbols_the_cjk_fonts_lack_are_drawn_not_boxed(tmp_path, monk
     font = pikepdf.open(next((tmp_path / "out").glob("*.pdf")))
     names = {str(f.get("/BaseFont")) for page in font.pages for f in page.Resources.Font.values()}
     assert any("Symbola" in n for n in names), names
+
+
+def test_a_bold_line_used_as_a_heading_is_not_left_at_the_foot_of_a_page(tmp_path, monkeypatch):
+    """Posts set headings as a paragraph of bold text (<p><strong>2. 选择排序</strong></p>): like a
+    heading, it goes to the next page with the text it introduces rather than end a page."""
+    from publisher.pipeline import BuildOptions, build
+    line = LONE[:28] + "。"  # one full first line
+    series = write_series(tmp_path / "s", title="标题", extra='order = "number"')
+    for before in range(12, 28):  # the bold line after ever more lines: in one it falls last on the page
+        body = f"<p>{line}</p>" * before + "<p><strong>小标题</strong></p>" + f"<p>{line}</p>" * 3
+        write_post(series / "episodes" / f"{before:02d}.md", f"标题#{before:03d}_第{before}篇", body)
+    monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "cache"))
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "out", offline=True))
+    pages = read_pages(next((tmp_path / "out").glob("*.pdf")))
+    em = body_size(pages)
+    lasts = [[ln.text for ln in p["lines"] if abs(ln.size - em) < 0.2 and not ln.text.isdigit()][-1] for p in pages
+             if any(ln.text == line for ln in p["lines"])]  # each body page's last line above its folio
+    assert len(lasts) >= 16
+    assert not [t for t in lasts if "小标题" in t], lasts

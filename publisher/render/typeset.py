@@ -14,6 +14,8 @@ What the printed page needs and the EPUB does not (the EPUB keeps the author's m
 - Latin runs beside 汉字 marked for the quarter-em spacing the theme gives them (autospace.py);
 - no paragraph ending in a line of one 汉字 (孤字, with its closing marks): U+2060 WORD JOINER,
   which is drawn as nothing and writes no text, ties its last two characters together;
+- a paragraph of only a short bold phrase (a heading in all but name) marked `.lead-in`, which
+  the theme keeps with the paragraph after it;
 - long tokens of inline code (a path, an identifier) may break between any two characters
   (U+200B): one that cannot leaves the line before it spaced out by an em or more.
 Text inside pre, code, kbd and samp is left alone.
@@ -52,6 +54,9 @@ def typeset(body: str) -> str:
             _mark_after_call(tie)
     for block in root.iter(f"{{{XHTML}}}p", f"{{{XHTML}}}li"):
         _tie_last_two(block)
+    for p in root.iter(f"{{{XHTML}}}p"):
+        if _lead_in(p):
+            p.set("class", " ".join(filter(None, [p.get("class"), "lead-in"])))
     for code in root.iter(f"{{{XHTML}}}code"):
         if not any(_local(a) == "pre" for a in code.iterancestors()):
             _breakable(code)
@@ -75,6 +80,14 @@ def _link_notes(root) -> None:
         note = etree.Element(f"{{{XHTML}}}span", {"class": "link-note"})
         note.text = href
         _tie_to_last_character(a, note)
+
+
+def _lead_in(p) -> bool:
+    """A paragraph of nothing but a short bold phrase: a heading in all but name (posts set
+    「2. 选择排序」 so), which the theme keeps with what follows it."""
+    kids = list(p)
+    return (len(kids) == 1 and _local(kids[0]) in ("strong", "b") and not (p.text or "").strip()
+            and not (kids[0].tail or "").strip() and 0 < len("".join(kids[0].itertext()).strip()) <= MAX_LEAD_IN)
 
 
 def _mark_after_call(tie) -> None:
@@ -109,6 +122,8 @@ def _tie_to_last_character(a, note) -> None:
         a.text = text[:-1]
     a.append(tie)
 
+
+MAX_LEAD_IN = 30  # characters of a bold paragraph taken for a heading
 
 LONG_TOKEN = re.compile(r"\S{13,}")  # inline code this long gets break opportunities inside
 
