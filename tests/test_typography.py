@@ -236,6 +236,13 @@ def test_long_inline_code_breaks_inside_so_the_line_before_stays_tight(screen_pa
     assert "".join(ln.text.replace(" ", "") for ln in lines) == coded  # every line of it, none a scrap
 
 
+def test_long_inline_code_breaks_after_its_separators_first():
+    code = typeset("<p>运行<code>/dev/tty.wchusbserial1440</code>查看</p>").split("<code")[1].split("</code>")[0]
+    pieces = code.split(">", 1)[1].split("\u200b")
+    assert pieces[:2] == ["/dev/", "tty."]  # a path breaks at its slashes and dots
+    assert pieces[-1] == "440" and all(len(p) == 1 for p in pieces[2:-1])  # a long name anywhere but its ends
+
+
 def test_a_paragraph_opening_in_bold_keeps_its_first_line(screen_pages):
     """A bold word, then a comma that may not start a line: the line is not broken inside the word."""
     opening = [ln.text for p in screen_pages for ln in p["lines"] if ln.text.startswith(("列表", "列"))]

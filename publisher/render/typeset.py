@@ -16,8 +16,9 @@ What the printed page needs and the EPUB does not (the EPUB keeps the author's m
   which is drawn as nothing and writes no text, ties its last two characters together;
 - a paragraph of only a short bold phrase (a heading in all but name) marked `.lead-in`, which
   the theme keeps with the paragraph after it;
-- long tokens of inline code (a path, an identifier) may break between any two characters
-  (U+200B): one that cannot leaves the line before it spaced out by an em or more.
+- long tokens of inline code (a path, an identifier) may break after a separator (/ . _ - :),
+  or anywhere in a piece still longer than twelve characters (U+200B): one that cannot leaves
+  the line before it spaced out by an em or more.
 Text inside pre, code, kbd and samp is left alone.
 """
 from __future__ import annotations
@@ -128,12 +129,27 @@ MAX_LEAD_IN = 30  # characters of a bold paragraph taken for a heading
 LONG_TOKEN = re.compile(r"\S{13,}")  # inline code this long gets break opportunities inside
 
 
+SEPARATOR = re.compile(r"[/._\-:]")  # a path or name breaks best after one of these
+LONG_PIECE = 12
+
+
+def _break_points(token: str) -> list[int]:
+    """Where a long token of code may break: after its separators, and inside a piece between
+    them that is still longer than LONG_PIECE; never among its first two or last three characters."""
+    ends = [0] + [m.end() for m in SEPARATOR.finditer(token)] + [len(token)]
+    points = set(ends[1:-1])
+    for start, end in zip(ends, ends[1:]):
+        if end - start > LONG_PIECE:
+            points.update(range(start + 1, end))
+    return sorted(p for p in points if 2 <= p <= len(token) - 3)
+
+
 def _breakable(code) -> None:
-    """Break opportunities between the characters of the long tokens in an inline code element,
-    not among a token's first two nor its last three (no line opens or ends on a scrap)."""
+    """Break opportunities inside the long tokens of an inline code element (U+200B)."""
     def spread(m: re.Match) -> str:
         token = m.group(0)
-        return token[:2] + ZWSP.join(token[2:-3]) + ZWSP + token[-3:]
+        cuts = [0, *_break_points(token), len(token)]
+        return ZWSP.join(token[a:b] for a, b in zip(cuts, cuts[1:]))
     for node in code.iter():
         if node.text:
             node.text = LONG_TOKEN.sub(spread, node.text)
