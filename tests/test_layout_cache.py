@@ -3,6 +3,7 @@ post's handout is laid out alone; every build reports, per format, how many part
 out and how many came from the cache (report.json and the summary)."""
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -65,6 +66,32 @@ def test_handouts_come_from_the_part_cache_and_an_edit_lays_out_only_its_own(tmp
     # the book lays out the edited episode and the front matter (its page numbers may move)
     assert third.layouts["pdf"]["laid_out"] <= 2
     assert len(assembled) == 4 and ADDED in "".join(pdf_text(tmp_path / "c" / "s.pdf")).replace("\n", "")
+
+
+def test_editing_a_post_lays_out_only_that_episode_when_no_page_moves(tmp_path, monkeypatch):
+    """The front matter names no episode by its content key (which an edit changes), so when the
+    edit moves no page number, the 目录 is not laid out again."""
+    import pikepdf
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    series = tmp_path / "s"
+    shutil.copytree(SAMPLE, series)
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "a", offline=True))
+    edited = sorted((series / "episodes").glob("*.md"))[1]
+    edited.write_text(edited.read_text(encoding="utf-8").replace("。", "。改", 1), encoding="utf-8")
+    report = build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "b", offline=True))
+    pages = [len(pikepdf.open(tmp_path / out / "s.pdf").pages) for out in ("a", "b")]
+    assert pages[0] == pages[1]
+    assert report.layouts["pdf"] == {"laid_out": 1, "cached": len(list((series / "episodes").glob("*.md"))) + 2}
+    assert "改" in "".join(pdf_text(tmp_path / "b" / "s.pdf"))
+    toc = next(p for p in pdf_text(tmp_path / "b" / "s.pdf")[:5] if "目录" in p)
+    assert len(re.findall(r"\d+\s*$", toc, re.M)) >= 3  # and its entries still carry their page numbers
+    with pikepdf.open(tmp_path / "b" / "s.pdf") as pdf:  # and link to where the bookmarks go
+        index = {page.objgen: n for n, page in enumerate(pdf.pages)}
+        linked = {index[a.Dest[0].objgen] for page in pdf.pages[:5] for a in page.get("/Annots", []) if "/Dest" in a}
+        with pdf.open_outline() as outline:
+            chapters = {index[item.destination[0].objgen] for item in outline.root
+                        if item.title not in ("版权信息", "目录")}
+    assert chapters and chapters <= linked
 
 
 def test_the_build_summary_says_how_many_parts_came_from_the_cache(tmp_path):

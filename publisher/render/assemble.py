@@ -69,7 +69,7 @@ def body_layout(parts: list[RenderedPart]) -> list[int]:
 
 def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedPart, folios: Folios,
              chapters: list[ChapterMarks], front_marks: dict[str, str], fonts_folder: Path, out: Path,
-             document_id: str, dress=None) -> None:
+             document_id: str, dress=None, toc_targets: dict | None = None) -> None:
     front_count = front.pages + front.pages % 2
     starts = body_layout(episodes)
     body_count = (starts[-1] + episodes[-1].pages) if episodes else 0
@@ -92,7 +92,7 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     structure = _Structure(writer)
     with pikepdf.open(front.path) as source:
         copier, offset = _part_copier(writer, source, numbers[:front.pages], fonts, structure)
-        links = {} if dress else _toc_links(writer, front, where, height)  # a press file has no links
+        links = {} if dress else _toc_links(writer, front, where, height, toc_targets or {})  # a press file has none
         for index, page in enumerate(source.pages):
             _write_page(writer, copier, page.obj, numbers[index], pages_root, annots=links.get(index, ()),
                         struct_offset=offset, dress=dressed and dressed.of(index))
@@ -343,10 +343,12 @@ def _destination(number: int, y_px: float, height_px: float) -> bytes:
     return b"[%d 0 R /XYZ null %.2f null]" % (number, (height_px - y_px) * PX)
 
 
-def _toc_links(writer, front: RenderedPart, where: dict, height: float) -> dict[int, list[int]]:
-    """The 目录 points at anchors in other parts: its link annotations are made here."""
+def _toc_links(writer, front: RenderedPart, where: dict, height: float, targets: dict) -> dict[int, list[int]]:
+    """The 目录 points at anchors in other parts (`targets`: its link names -> those anchors):
+    its link annotations are made here."""
     links: dict[int, list[int]] = {}
-    for page_index, anchor, (x0, y0, x1, y1) in front.links:
+    for page_index, name, (x0, y0, x1, y1) in front.links:
+        anchor = targets.get(name, name)
         if anchor not in where:
             continue
         target, y = where[anchor]

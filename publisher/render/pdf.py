@@ -252,13 +252,14 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     document_id = str(uuid.uuid5(uuid.NAMESPACE_URL, book.identifier))
     front_marks = {anchor: theme.text(label) for anchor, label in FRONT_MARKS.items()}
     # a build whose parts and dressing are all unchanged leaves the book it wrote last time alone
-    key = _assembly_key(laid, (folios, marks, front_marks, document_id, dress))
+    targets = toc_targets(book)
+    key = _assembly_key(laid, (folios, marks, front_marks, document_id, dress, targets))
     record = laid.store.path(hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogatepass")).hexdigest(),
                              ".written.json")
     if not _written_before(path, record, key):
         with atomic_path(path) as temporary:
             assemble(laid.front, laid.episodes, laid.blank, folios, marks, front_marks, laid.store.fonts, temporary,
-                     document_id, dress)
+                     document_id, dress, targets)
         stat = path.stat()
         atomic_write(record, json.dumps({"key": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}).encode())
     pages = print_pages(book, laid.episodes, print_source(book, press))
@@ -303,10 +304,12 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
         return start + page + 1
 
     depth = book.manifest.pdf.toc_depth or (2 if sum(len(c.toc) for c in book.chapters) <= MAX_TOC_SECTIONS else 1)
-    toc = [{"id": c.key, "title": c.long_title, "page": folio(part, start, c.key),
-            "children": [{"id": e.id, "title": e.title, "page": folio(part, start, e.id)} for e in c.toc]
-            if depth > 1 else []}
-           for c, part, start in zip(book.chapters, episodes, starts)]
+    # entries link to names of their place in the 目录, which the assembler resolves (toc_targets):
+    # the episode keys change with every edit of a post, and the front matter would with them
+    toc = [{"id": f"entry-{i}", "title": c.long_title, "page": folio(part, start, c.key),
+            "children": [{"id": f"entry-{i}-{j}", "title": e.title, "page": folio(part, start, e.id)}
+                         for j, e in enumerate(c.toc)] if depth > 1 else []}
+           for i, (c, part, start) in enumerate(zip(book.chapters, episodes, starts))]
     chapters = [{"title": c.full_title, "byline": c.byline} for c in book.chapters]
     build_date = book.modified.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
     css = (setup.inks(theme.render("pdf/pages.css", g=setup.g, book=book, front=True, stamped=False)), setup.base_css)
@@ -319,6 +322,15 @@ def _front(book: Book, theme: Theme, setup: _Setup, episodes: list[RenderedPart]
                           created=setup.created)
     return render_all([PartJob("front", markup, css, setup.roots, options, defer_fonts=True)], store, 1,
                       isolate=True)[0]
+
+
+def toc_targets(book: Book) -> dict[str, str]:
+    """The 目录's link names (`_front`) -> the anchors they stand for in the episodes' parts."""
+    targets = {}
+    for i, chapter in enumerate(book.chapters):
+        targets[f"entry-{i}"] = chapter.key
+        targets.update({f"entry-{i}-{j}": entry.id for j, entry in enumerate(chapter.toc)})
+    return targets
 
 
 def _digits_job(setup: _Setup, theme: Theme) -> PartJob:
