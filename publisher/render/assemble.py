@@ -67,6 +67,24 @@ def body_layout(parts: list[RenderedPart]) -> list[int]:
     return starts
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """What every page written into the book shares: the writer, the page tree, every page's
+    object number, the fonts, the tag tree, a press file's dressing, the streams that wrap a
+    part's content where a folio is stamped."""
+
+    writer: PdfWriter
+    pages_root: int
+    numbers: list
+    fonts: "_FontPlan"
+    structure: "_Structure"
+    dressed: "_PageDress | None"
+    wrap: tuple[int, int]
+
+    def dress(self, index: int):
+        return self.dressed and self.dressed.of(index)
+
+
 def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedPart, folios: Folios,
              chapters: list[ChapterMarks], front_marks: dict[str, str], fonts_folder: Path, out: Path,
              document_id: str, dress=None, toc_targets: dict | None = None) -> None:
@@ -79,23 +97,42 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     numbers = [writer.reserve() for _ in range(front_count + body_count + pad)]  # every page's object
     slug_sheet = [dress.slug_line.sheet] if dress and dress.slug_line else []
     fonts = _FontPlan(writer, [front, blank, folios.sheet] + slug_sheet + episodes, fonts_folder)
-    begin, end = writer.new_stream(b"", b"q\n", compress=False), writer.new_stream(b"", b"\nQ\n", compress=False)
-    digits = _digit_forms(writer, folios.sheet, fonts.hook)
-    dressed = _PageDress(writer, dress, fonts.hook, begin, end) if dress else None
-
+    wrap = writer.new_stream(b"", b"q\n", compress=False), writer.new_stream(b"", b"\nQ\n", compress=False)
+    frame = _Frame(writer, pages_root, numbers, fonts, _Structure(writer),
+                   _PageDress(writer, dress, fonts.hook, *wrap) if dress else None, wrap)
     where = {}  # anchor -> (page object number, y) for links and bookmarks
     for part, start in zip(episodes, starts):
         for anchor, (page, _, y) in part.anchors.items():
             where[anchor] = (numbers[front_count + start + page], y)
-    height = front.size[1]
+    # a press file has no links
+    links = {} if dress else _toc_links(writer, front, where, front.size[1], toc_targets or {})
+    catalog, info = _write_front(frame, front, links, document_id, dress)
+    blanks = _blank_pages(front_count, starts, episodes, front.pages % 2 == 1)
+    _write_blanks(frame, blank, blanks + list(range(front_count + body_count, len(numbers))))  # and the last signature's
+    _write_episodes(frame, episodes, starts, front_count, folios)
+    if frame.structure.used:
+        catalog["/StructTreeRoot"] = b"%d 0 R" % frame.structure.write()
+    fonts.write()
+    outline = _outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, front.size[1])
+    writer.object(pages_root, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (
+        len(numbers), b" ".join(b"%d 0 R" % n for n in numbers)))
+    root = writer.reserve()
+    extra = b"".join(Name(k).unparse() + b" " + v + b" " for k, v in catalog.items())
+    writer.object(root, b"<< /Type /Catalog /Pages %d 0 R /Outlines %d 0 R /PageMode /UseOutlines "
+                        b"/PageLabels << /Nums [0 << /S /r >> %d << /S /D >>] >> %s>>"
+                  % (pages_root, outline, front_count, extra))
+    writer.finish(root, info)
 
-    structure = _Structure(writer)
+
+def _write_front(frame: _Frame, front: RenderedPart, links: dict, document_id: str, dress) -> tuple[dict, int]:
+    """The front matter's pages (with the 目录's links); -> the catalog entries and the
+    information dictionary the book takes from it."""
+    writer, fonts = frame.writer, frame.fonts
     with pikepdf.open(front.path) as source:
-        copier, offset = _part_copier(writer, source, numbers[:front.pages], fonts, structure)
-        links = {} if dress else _toc_links(writer, front, where, height, toc_targets or {})  # a press file has none
+        copier, offset = _part_copier(writer, source, frame.numbers[:front.pages], fonts, frame.structure)
         for index, page in enumerate(source.pages):
-            _write_page(writer, copier, page.obj, numbers[index], pages_root, annots=links.get(index, ()),
-                        struct_offset=offset, dress=dressed and dressed.of(index))
+            _write_page(writer, copier, page.obj, frame.numbers[index], frame.pages_root, annots=links.get(index, ()),
+                        struct_offset=offset, dress=frame.dress(index))
         catalog = {key: serialize(source.Root[key], copier.ref, fonts.hook)
                    for key in ("/OutputIntents", "/Lang", "/MarkInfo", "/ViewerPreferences") if key in source.Root}
         if dress:
@@ -105,40 +142,39 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
         info = writer.reserve()
         writer.object(info, serialize(pikepdf.Dictionary(source.trailer.Info), copier.ref, fonts.hook)
                       if "/Info" in source.trailer else b"<<>>")
-        structure.collect(source, copier, offset)
+        frame.structure.collect(source, copier, offset)
         copier.drain()
-    blanks = _blank_pages(front_count, starts, episodes, front.pages % 2 == 1)
-    blanks += range(front_count + body_count, len(numbers))  # filling the last signature
+    return catalog, info
+
+
+def _write_blanks(frame: _Frame, blank: RenderedPart, indexes: list[int]) -> None:
+    """The blank page at each of `indexes` (versos before rectos, padding)."""
     with pikepdf.open(blank.path) as source:
-        copier = PartCopier(writer, source, dict_hook=fonts.hook)
-        for index in blanks:
-            _write_page(writer, copier, source.pages[0].obj, numbers[index], pages_root,
-                        dress=dressed and dressed.of(index))
+        copier = PartCopier(frame.writer, source, dict_hook=frame.fonts.hook)
+        for index in indexes:
+            _write_page(frame.writer, copier, source.pages[0].obj, frame.numbers[index], frame.pages_root,
+                        dress=frame.dress(index))
         copier.drain()
+
+
+def _write_episodes(frame: _Frame, episodes: list[RenderedPart], starts: list[int], front_count: int,
+                    folios: Folios) -> None:
+    """Each episode's pages where the book puts them, their folios stamped."""
+    writer = frame.writer
+    digits = _digit_forms(writer, folios.sheet, frame.fonts.hook)
     for part, start in zip(episodes, starts):
         with pikepdf.open(part.path) as source:
             first = front_count + start
-            copier, offset = _part_copier(writer, source, numbers[first:first + part.pages], fonts, structure)
+            copier, offset = _part_copier(writer, source, frame.numbers[first:first + part.pages], frame.fonts,
+                                          frame.structure)
             for i, page in enumerate(source.pages):
                 index = first + i
                 stamp = folios.stamp(writer, str(start + i + 1), recto=(index + 1) % 2 == 1, digits=digits)
-                _write_page(writer, copier, page.obj, numbers[index], pages_root,
-                            contents=(begin, end, stamp[0]), xobjects=stamp[1], struct_offset=offset,
-                            dress=dressed and dressed.of(index))
-            structure.collect(source, copier, offset)
+                _write_page(writer, copier, page.obj, frame.numbers[index], frame.pages_root,
+                            contents=(*frame.wrap, stamp[0]), xobjects=stamp[1], struct_offset=offset,
+                            dress=frame.dress(index))
+            frame.structure.collect(source, copier, offset)
             copier.drain()
-    if structure.used:
-        catalog["/StructTreeRoot"] = b"%d 0 R" % structure.write()
-    fonts.write()
-    outline = _outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, height)
-    writer.object(pages_root, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (
-        len(numbers), b" ".join(b"%d 0 R" % n for n in numbers)))
-    root = writer.reserve()
-    extra = b"".join(Name(k).unparse() + b" " + v + b" " for k, v in catalog.items())
-    writer.object(root, b"<< /Type /Catalog /Pages %d 0 R /Outlines %d 0 R /PageMode /UseOutlines "
-                        b"/PageLabels << /Nums [0 << /S /r >> %d << /S /D >>] >> %s>>"
-                  % (pages_root, outline, front_count, extra))
-    writer.finish(root, info)
 
 
 def _metadata(writer, xmp: bytes, document_id: str) -> int:
