@@ -40,7 +40,7 @@ HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 ZWSP = "\u200b"
 WJ = "\u2060"
 # a paragraph's last Han character after another, followed by closing marks only
-LONE_LAST = re.compile(r"(?<=[\u3400-\u9fff])(?=[\u3400-\u9fff][，。、；：？！”’」』）》〉】…—]*\s*$)")
+LONE_LAST = re.compile(r"(?<=[\u3400-\u9fff])(?=[\u3400-\u9fff][，。、；：？！”’」』）》〉】…—.,;:!?)\]]*\s*$)")
 
 
 def typeset(body: str) -> str:
