@@ -210,9 +210,12 @@ def drop_edge_spacing(line) -> None:
     from weasyprint.formatting_structure import boxes
 
     for first in (True, False):
-        chain = _edge_chain(line, first, boxes)
-        if not chain:
+        path, wanted = _edge_path(line, first, boxes), "as-l" if first else "as-r"
+        depth = next((i for i, box in enumerate(path[1:], 1)
+                      if isinstance(box, boxes.InlineBox) and _has_class(box, wanted)), None)
+        if depth is None:
             continue
+        chain = path[:depth + 1]
         box = chain[-1]
         margin = box.margin_left if first else box.margin_right
         if not margin:
@@ -221,32 +224,9 @@ def drop_edge_spacing(line) -> None:
             box.margin_left = 0
             for child in box.children:
                 child.translate(-margin, 0)
-            for parent, node in zip(chain, chain[1:]):  # everything after the chain moves left
-                after = parent.children[parent.children.index(node) + 1:]
-                for sibling in after:
-                    sibling.translate(-margin, 0)
         else:
             box.margin_right = 0
-        for ancestor in chain[:-1]:
-            ancestor.width -= margin
-
-
-def _edge_chain(line, first: bool, boxes) -> list:
-    """[line, …, box]: the first (last) descendants down to an inline box with `.as-l`
-    (`.as-r`), or [] when the line does not open (end) with one."""
-    wanted = "as-l" if first else "as-r"
-    chain, box = [line], line
-    while True:
-        kids = [c for c in box.children if c.is_in_normal_flow()]
-        if not kids:
-            return []
-        box = kids[0] if first else kids[-1]
-        chain.append(box)
-        if not isinstance(box, boxes.InlineBox):
-            return []
-        element = getattr(box, "element", None)
-        if element is not None and wanted in (element.get("class") or "").split():
-            return chain
+        _narrow_at_edge(chain, margin, first)
 
 
 def trim_edge_marks(line) -> None:
@@ -255,39 +235,47 @@ def trim_edge_marks(line) -> None:
     from weasyprint.formatting_structure import boxes
 
     for first in (True, False):
-        chain = _edge_text_chain(line, first, boxes)
-        if not chain:
-            continue
+        chain = _edge_path(line, first, boxes)
         box = chain[-1]
         layout = getattr(box, "pango_layout", None)
         text = getattr(layout, "text", "")
         flag = "trim_start" if first else "trim_end"
-        if len(text) < 2 or text[0 if first else -1] != MARK or getattr(layout, flag, False):
+        if (not isinstance(box, boxes.TextBox) or len(text) < 2 or text[0 if first else -1] != MARK
+                or getattr(layout, flag, False)):
             continue
         width = _style_length(box.style, "__cjk_latin_space")
         setattr(layout, flag, True)
         box.width -= width
-        if first:
-            for parent, node in zip(chain, chain[1:]):
-                for sibling in parent.children[parent.children.index(node) + 1:]:
-                    sibling.translate(-width, 0)
-        for ancestor in chain[:-1]:
-            ancestor.width -= width
+        _narrow_at_edge(chain, width, first)
 
 
-def _edge_text_chain(line, first: bool, boxes) -> list:
-    """[line, …, text box]: the first (last) in-flow descendants down to the line's first (last)
-    text box, or [] when an atomic box opens (ends) it."""
-    chain, box = [line], line
-    while not isinstance(box, boxes.TextBox):
-        if not isinstance(box, (boxes.LineBox, boxes.InlineBox)):
-            return []
+def _has_class(box, name: str) -> bool:
+    element = getattr(box, "element", None)
+    return element is not None and name in (element.get("class") or "").split()
+
+
+def _edge_path(line, first: bool, boxes) -> list:
+    """[line, …, leaf]: the line's first (last) in-flow descendants, down through inline boxes
+    to a text box, an atomic box or an empty inline box."""
+    path, box = [line], line
+    while isinstance(box, (boxes.LineBox, boxes.InlineBox)):
         kids = [c for c in box.children if c.is_in_normal_flow()]
         if not kids:
-            return []
+            break
         box = kids[0] if first else kids[-1]
-        chain.append(box)
-    return chain
+        path.append(box)
+    return path
+
+
+def _narrow_at_edge(chain: list, amount: float, first: bool) -> None:
+    """The line gives up `amount` at its start (`first`) or end, where `chain` ([line, …, box])
+    leads: what follows the chain moves left, and every box holding `box` narrows."""
+    if first:
+        for parent, node in zip(chain, chain[1:]):
+            for sibling in parent.children[parent.children.index(node) + 1:]:
+                sibling.translate(-amount, 0)
+    for ancestor in chain[:-1]:
+        ancestor.width -= amount
 
 
 # ---------- justification ----------
