@@ -141,9 +141,7 @@ def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> Re
     from weasyprint import HTML
 
     from .fetcher import LockedFetcher
-    from .justify import install
-    install()  # Chinese justification and spacing (the stylesheet switches them on)
-    makeup.install()  # figures shrunk to fit as they are laid out
+    _load_engine()  # Chinese justification and spacing (the stylesheet switches them on), makeup
     fetcher = LockedFetcher([Path(r) for r in job.roots])
     fonts = _font_config()
     parsed = [_stylesheet(css, job.roots, fetcher) for css in job.stylesheets]
