@@ -88,12 +88,8 @@ def css_string(value: str) -> str:
 
 def pdf_image(asset: Asset, cache: ImageCache, lossless: bool) -> Path:
     """The file WeasyPrint embeds for an asset (see `for_pdf`), made once and kept in the cache."""
-    if asset.type == "image/jpeg" or lossless and asset.type == "image/png":
-        return cache.object_path(asset.sha256)
-    for ext in (".jpg", ".png"):
-        derived = cache.derived(f"pdf-{int(lossless)}-{asset.sha256}{ext}")
-        if derived.is_file():
-            return derived
+    if made := _made_pdf_image(asset, cache, lossless):
+        return made
     data, kind = for_pdf(cache.read(asset.sha256), ImageInfo(asset.type, asset.width, asset.height), lossless)
     derived = cache.derived(f"pdf-{int(lossless)}-{asset.sha256}{'.jpg' if kind == 'image/jpeg' else '.png'}")
     atomic_write(derived, data)
@@ -228,11 +224,12 @@ def _screen_makeup(book: Book, theme: Theme, cache: ImageCache, store: PartCache
     return found
 
 
-def _made_pdf_image(asset: Asset, cache: ImageCache) -> Path | None:
-    """`pdf_image`'s file when it is already made, else None (nothing converted)."""
-    if asset.type == "image/jpeg":
+def _made_pdf_image(asset: Asset, cache: ImageCache, lossless: bool = False) -> Path | None:
+    """`pdf_image`'s file when it is already made (or needs no making), else None."""
+    if asset.type == "image/jpeg" or lossless and asset.type == "image/png":
         return cache.object_path(asset.sha256)
-    return next((d for ext in (".jpg", ".png") if (d := cache.derived(f"pdf-0-{asset.sha256}{ext}")).is_file()), None)
+    return next((d for ext in (".jpg", ".png") if (d := cache.derived(f"pdf-{int(lossless)}-{asset.sha256}{ext}")).is_file()),
+                None)
 
 
 def press_page_count(book: Book, theme: Theme, cache: ImageCache, workers: int | None = None, progress=None) -> int:
