@@ -36,11 +36,13 @@ UNTOUCHED = {"pre", "code", "kbd", "samp", "script", "style"}
 INK_LEFT = set("，。、；：”’」』）》〉】〕〗")  # closing marks and stops: their blank half is on the right
 INK_RIGHT = set("“‘「『（《〈【〔〖")          # opening marks: blank half on the left
 PUNCT = INK_LEFT | INK_RIGHT | set("？！")
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # 汉字, as a character class's ranges
 ZWSP = "\u200b"
 WJ = "\u2060"
 # a paragraph's last Han character after another, followed by closing marks only
-LONE_LAST = re.compile(r"(?<=[\u3400-\u9fff])(?=[\u3400-\u9fff][，。、；：？！”’」』）》〉】…—.,;:!?)\]]*\s*$)")
+LONE_LAST = re.compile(f"(?<=[{HAN_RANGES}])(?=[{HAN_RANGES}][，。、；：？！”’」』）》〉】…—.,;:!?)\\]]*\\s*$)")
+OPEN_QUOTE = re.compile(f"(?<=[{HAN_RANGES}])([“‘])")  # “ ‘ after 汉字
+CLOSE_QUOTE = re.compile(f"([”’])(?=[{HAN_RANGES}])")  # ” ’ before 汉字
 
 
 def typeset(body: str) -> str:
@@ -221,8 +223,8 @@ def _pieces(text: str) -> list:
 
 
 def _break_beside_quotes(text: str) -> str:
-    text = re.sub(r"(?<=[\u3400-\u9fff])([“‘])", ZWSP + r"\1", text)
-    return re.sub(r"([”’])(?=[\u3400-\u9fff])", r"\1" + ZWSP, text)
+    text = OPEN_QUOTE.sub(ZWSP + r"\1", text)
+    return CLOSE_QUOTE.sub(r"\1" + ZWSP, text)
 
 
 def typeset_inline(text: str):
