@@ -86,12 +86,11 @@ def _cached(url: str, settings: ImageSettings, cache: ImageCache) -> LocalImage 
 
 
 def _localize_one(url: str, settings: ImageSettings, cache: ImageCache, fetcher: _LazyFetcher | None) -> LocalImage:
+    """A URL `localize` did not find in the cache: inline data, the mirror, or the network."""
     if url.startswith("data:"):
         return _inline(url, settings, cache)
     if reason := refuse_reason(url, settings.allow_hosts):
         raise FetchFailure(reason)
-    if entry := cache.lookup(url):
-        return LocalImage(url, entry.sha256, entry.type, entry.width, entry.height, "cached")
     data, final_url, origin = _from_mirror(url, settings.mirror), url, "mirror"
     if data is None:
         if fetcher is None:
