@@ -49,11 +49,14 @@ def install() -> None:
         if (page_is_empty or skip_stack is not None or box.element_tag != "figure"
                 or box.element is None or not box.element.get("data-fig") or _fits(context, result[0], bottom_space)):
             return result
+        shrunk = _shrink(context, box, bottom_space, lambda: lay_out(float("-inf"), False, ([], [], *args[2:])))
+        box.position_x, box.position_y = position  # the trial moved the box; `result` stands as it was
+        if shrunk is None:
+            return result
         if result[0] is not None:
             block.remove_placeholders(context, [result[0]], *args[:2])
-        shrunk = _shrink(context, box, bottom_space, lambda: lay_out(float("-inf"), False, ([], [], *args[2:])))
         retry = lay_out()
-        if shrunk is None or _fits(context, retry[0], bottom_space):
+        if _fits(context, retry[0], bottom_space):
             return retry
         if retry[0] is not None:  # shrunk and still not fitting: as it was (plan() decides)
             block.remove_placeholders(context, [retry[0]], *args[:2])
