@@ -184,3 +184,44 @@ def test_a_figure_is_shrunk_to_fit_as_its_page_is_laid_out_not_in_a_second_layou
     passes = [kind for meta in metas for changes in meta["makeup"] for _, (kind, _) in changes]
     assert "shrink" not in passes  # shrinking took no pass: each part was laid out once, plus one per move
     assert len(layouts) == report.layouts["pdf"]["laid_out"] - 1 + len(passes)  # the front matter: another process
+
+
+
+
+def embedded_fonts(pdf_path):
+    """(the name the PDF gives a font, the PostScript name inside the font program it embeds)."""
+    import io
+
+    import pikepdf
+    from fontTools.ttLib import TTFont
+    found = set()
+    with pikepdf.open(pdf_path) as pdf:
+        for page in pdf.pages:
+            for font in page.Resources.get("/Font", {}).values():
+                for face in font.get("/DescendantFonts", [font]):
+                    descriptor = face.FontDescriptor
+                    for key in ("/FontFile", "/FontFile2", "/FontFile3"):
+                        if key in descriptor:
+                            program = TTFont(io.BytesIO(descriptor[key].read_bytes()))
+                            found.add((str(descriptor.FontName).split("+")[-1], program["name"].getDebugName(6)))
+    return found
+
+
+def test_fonts_are_the_ones_named_whichever_documents_a_process_laid_out_before(tmp_path):
+    """Layout processes keep the font programs they copied out of HarfBuzz (parts.py): parts
+    laid out one after another in one process must embed (or hand the book) the fonts they
+    name, and handouts must be the very files they are when each is among the first documents
+    of a fresh process."""
+    import subprocess
+    import sys
+    build(SAMPLE, BuildOptions(formats=("pdf", "handouts"), outdir=tmp_path / "one", offline=True, jobs=1))
+    for path in [tmp_path / "one" / "product-stories.pdf", *(tmp_path / "one" / "handouts").glob("*.pdf")]:
+        fonts = embedded_fonts(path)
+        assert len(fonts) >= 3  # serif text, sans headings, bold
+        for named, program in fonts:
+            assert named.replace("-", "").lower() == program.replace("-", "").lower().removesuffix("regular")
+    shutil.rmtree(tmp_path / "cache" / "pdf")  # the laid-out parts (the images stay where they are)
+    subprocess.run([sys.executable, "-c", "from publisher.cli import main; main()", "build", str(SAMPLE),
+                    "-f", "handouts", "-o", str(tmp_path / "three"), "--offline", "--jobs", "3"], check=True)
+    assert len(handouts(tmp_path / "one")) == 3
+    assert handouts(tmp_path / "three") == handouts(tmp_path / "one")
