@@ -216,7 +216,8 @@ def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int
     outdir.mkdir(parents=True, exist_ok=True)
     written_as: dict[str, list[Path]] = {}
     layouts: dict[str, dict[str, int]] = {}
-    for fmt in sorted(options.formats, key=lambda f: f == "epub"):  # the EPUB last: it takes the PDF's page list
+    # the screen PDF before the press file (whose parts it paints), the EPUB last (it takes the PDF's page list)
+    for fmt in sorted(options.formats, key=lambda f: (f == "epub", f != "pdf")):
         if progress and fmt != "handouts":
             progress(fmt, 0, 1)
         before = dict(cache.layouts)
@@ -254,7 +255,10 @@ def _epub(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: Bu
 def _pdf(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
     from .render.pdf import write_book_pdf
     path = outdir / f"{book.manifest.slug}{book.manifest.edition_suffix}.pdf"
-    return [path], *write_book_pdf(book, path, theme, cache, press=False, workers=options.jobs, progress=progress)
+    # the press file's parts painted from the screen parts' layout when this build makes it too
+    twins = bool({"print", "cover"} & set(options.formats))
+    return [path], *write_book_pdf(book, path, theme, cache, press=False, workers=options.jobs, progress=progress,
+                                   press_twins=twins)
 
 
 def _print(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):

@@ -347,3 +347,74 @@ def test_preflight_names_each_problem_page_by_page(tmp_path):
         problems, _ = preflight(pdf, PressLimits())
     assert any(p.startswith("no slug of 3 mm") and "(1.0 mm)" in p for p in problems)
     assert any(p.startswith("ink over 300% on 4 page(s): p1 (image /Ink: 400%)") for p in problems)
+
+
+def _twin_series(root: Path, base: str) -> Path:
+    """Two episodes with what the press file paints otherwise than the screen: photos and line
+    art (converted inks), a table with collapsed borders, links (footnotes), a quotation."""
+    table = ("<table><thead><tr><th>产品</th><th>发布</th></tr></thead><tbody>"
+             + "".join(f"<tr><td>产品{i}</td><td>20{10 + i}年</td></tr>" for i in range(6)) + "</tbody></table>")
+    text = "<p>" + "印刷厂拿到的页面，要和屏幕上的一页一页对得上。" * 20 + "</p>"
+    for n, image in enumerate(("photo.jpg", "shot.png"), 1):
+        body = (text + f'<p><img src="{base}/{image}" alt="图{n}"></p><p>详见<a href="https://example.com/{n}">官网</a>。</p>'
+                + table + text + "<blockquote><p>引文</p></blockquote>")
+        write_post(root / "episodes" / f"{n:03d}.md", f"双胞胎#{n:03d}_第{n}篇", body)
+    return write_series(root, "双胞胎", images={"allow-hosts": ["127.0.0.1"]}, print={"marks": ["crop", "slug"]})
+
+
+@pytest.fixture
+def image_host():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _pages(pdf: Path, folder: Path) -> list[bytes]:
+    """Every page at 40 dpi, as PNG bytes."""
+    folder.mkdir()
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(folder / "p")], check=True)
+    return [p.read_bytes() for p in sorted(folder.glob("*.png"))]
+
+
+def test_a_build_of_both_pdfs_paints_the_press_file_from_the_screen_layout(tmp_path, image_host, monkeypatch):
+    """With -f pdf -f print, each episode is laid out once: its press part is painted from the
+    screen part's layout (render/repaint.py), and the press file is the one a build of the press
+    file alone lays out: the same text on the same lines, the same pixels, no RGB."""
+    import weasyprint
+    series = _twin_series(tmp_path / "s", image_host)
+    layouts = []
+    original = weasyprint.HTML.render
+    monkeypatch.setattr(weasyprint.HTML, "render", lambda self, *a, **k: layouts.append(1) or original(self, *a, **k))
+    both = build(series, BuildOptions(formats=("print", "pdf"), outdir=tmp_path / "both", jobs=1))
+    # the press file's own parts are its blank page, folio digits, slug sheet and front matter
+    assert both.layouts["print"] == {"laid_out": 4, "cached": 2}
+    # screen: 2 episodes, blank, digits (in this process; each front matter in a child process)
+    assert len(layouts) == 2 + 2 + 3
+    monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "alone-cache"))
+    alone = build(series, BuildOptions(formats=("print",), outdir=tmp_path / "alone", jobs=1))
+    assert alone.layouts["print"] == {"laid_out": 6, "cached": 0}
+    painted, laid = tmp_path / "both" / "s-print.pdf", tmp_path / "alone" / "s-print.pdf"
+    assert pdf_text(painted) == pdf_text(laid)
+    assert _pages(painted, tmp_path / "painted") == _pages(laid, tmp_path / "laid")
+    with pikepdf.open(painted) as pdf:
+        assert not [o for _, o, _, fill in _walk(pdf) if fill[0] == "rg" and o in ("TJ", "Tj", "f", "re", "S")]
+        assert {str(i.stream_dict.ColorSpace) for i in _images(pdf)} <= {"/DeviceCMYK", "/DeviceGray"}
+
+
+def test_a_press_file_whose_pages_differ_from_the_screen_is_laid_out_itself(tmp_path, image_host, monkeypatch):
+    """A theme whose press.css moves text (here: a larger body size) gets press pages of their
+    own, not the screen's painted: the same file a build of the press file alone makes."""
+    series = _twin_series(tmp_path / "s", image_host)
+    (series / "series.toml").write_text('theme = "mine"\n' + (series / "series.toml").read_text(encoding="utf-8"),
+                                        encoding="utf-8")
+    css = series / "themes" / "mine" / "css" / "press.css"
+    css.parent.mkdir(parents=True)
+    css.write_text((Path(__file__).parents[1] / "themes" / "default" / "css" / "press.css").read_text(encoding="utf-8")
+                   + "\np { font-size: 12pt; }\n", encoding="utf-8")
+    build(series, BuildOptions(formats=("pdf", "print"), outdir=tmp_path / "both", jobs=1))
+    monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "alone-cache"))
+    build(series, BuildOptions(formats=("print",), outdir=tmp_path / "alone", jobs=1))
+    press = pdf_text(tmp_path / "both" / "s-print.pdf")
+    assert press == pdf_text(tmp_path / "alone" / "s-print.pdf")
+    assert press != pdf_text(tmp_path / "both" / "s.pdf")  # the fixture does move text

@@ -18,7 +18,7 @@ import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..cache import Cache, font_file, keep_font
@@ -175,25 +175,43 @@ def _stylesheet(css: str, roots: tuple[str, ...], fetcher):
     return _STYLESHEETS[key]
 
 
-def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> RenderedPart:
-    """Lay out one part and write its PDF to `out` (runs in a worker process)."""
+@dataclass
+class _Laid:
+    """A part laid out in this process: WeasyPrint's document, the makeup passes applied, and
+    what laying it out read (to paint a twin from it, repaint.py)."""
+    doc: object
+    applied: list
+    fetcher: object
+    profiles: dict
+
+
+def _styles(job: PartJob, fetcher) -> tuple[list, dict]:
+    """The job's stylesheets (parsed once per process) and the colour profiles they name."""
+    parsed = [_stylesheet(css, job.roots, fetcher) for css in job.stylesheets]
+    return [css for css, _ in parsed], {name: profile for _, found in parsed for name, profile in found.items()}
+
+
+def _markup(job: PartJob, passes) -> str:
+    markup = job.markup
+    for changes in passes:
+        markup = makeup.apply(markup, dict(changes))
+    return markup
+
+
+def _lay_out(job: PartJob) -> _Laid:
     from weasyprint import HTML
 
     from .fetcher import LockedFetcher
     _load_engine()  # Chinese justification and spacing (the stylesheet switches them on), makeup
     fetcher = LockedFetcher([Path(r) for r in job.roots])
-    fonts = _font_config()
-    parsed = [_stylesheet(css, job.roots, fetcher) for css in job.stylesheets]
-    styles = [css for css, _ in parsed]
-    profiles = {name: profile for _, found in parsed for name, profile in found.items()}
+    styles, profiles = _styles(job, fetcher)
 
     def lay_out(markup: str):
         # base_url is a folder with nothing in it: relative references left in a post resolve to nothing
         return HTML(string=markup, base_url="file:///nonexistent/", url_fetcher=fetcher).render(
-            stylesheets=styles, color_profiles=profiles, font_config=fonts)
-    markup = job.markup
-    for changes in job.premade:  # decided on another layout of the same pages (the screen part's)
-        markup = makeup.apply(markup, dict(changes))
+            stylesheets=styles, color_profiles=profiles, font_config=_font_config())
+    # premade: makeup decided on another layout of the same pages (the screen part's)
+    markup = _markup(job, job.premade)
     doc = lay_out(markup)
     applied = list(job.premade)
     if job.makeup:  # figures that left a page a third empty: shrunk a little or moved (makeup.py)
@@ -206,6 +224,10 @@ def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> Re
             markup = makeup.apply(markup, changes)
             applied.append(tuple(sorted(changes.items())))
             doc = lay_out(markup)
+    return _Laid(doc, applied, fetcher, profiles)
+
+
+def _write(doc, job: PartJob, out: Path, applied, fonts_folder: Path | None) -> RenderedPart:
     anchors = {name: (i, x, y) for i, page in enumerate(doc.pages) for name, (x, y, *_) in page.anchors.items()}
     links = tuple((i, target, tuple(rect)) for i, page in enumerate(doc.pages)
                   for kind, target, rect, _ in page.links if kind == "internal")
@@ -219,6 +241,12 @@ def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> Re
     first = doc.pages[0]
     return RenderedPart(job.name, out, len(doc.pages), (first.width, first.height), anchors, links, dict(LEDGER.used),
                         tuple(applied))
+
+
+def render_part(job: PartJob, out: Path, fonts_folder: Path | None = None) -> RenderedPart:
+    """Lay out one part and write its PDF to `out` (runs in a worker process)."""
+    laid = _lay_out(job)
+    return _write(laid.doc, job, out, laid.applied, fonts_folder)
 
 
 class PartCache:
@@ -249,19 +277,43 @@ class PartCache:
                             tuple(tuple((n, tuple(c)) for n, c in changes) for changes in meta.get("makeup", ())))
 
     def render(self, job: PartJob) -> RenderedPart:
-        key = job.key
-        part = render_part(job, self.path(key), self.fonts)
+        return self._keep(render_part(job, self.path(job.key), self.fonts), job)
+
+    def _keep(self, part: RenderedPart, job: PartJob) -> RenderedPart:
         meta = {"pages": part.pages, "size": part.size, "anchors": part.anchors, "links": part.links,
                 "fonts": part.fonts, "makeup": part.makeup, "bytes": part.path.stat().st_size}
-        atomic_write(self.path(key, ".json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        atomic_write(self.path(job.key, ".json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        return part
+
+    def render_with_twin(self, job: PartJob, twin: PartJob | None) -> RenderedPart:
+        """The part; and its twin (the press part of a screen part: the same pages painted
+        otherwise) painted from the same layout (repaint.py), or laid out itself where its
+        pages would differ. Both are kept under their own keys; the twin starts from the
+        part's makeup, as the press build would ask for it."""
+        if twin is None:
+            return self.render(job)
+        laid = _lay_out(job)
+        part = self._keep(_write(laid.doc, job, self.path(job.key), laid.applied, self.fonts), job)
+        twin = replace(twin, premade=part.makeup)
+        if self.load(twin) is None:
+            from .repaint import Mismatch, repaint
+            styles, profiles = _styles(twin, laid.fetcher)
+            try:
+                doc = repaint(laid.doc, _markup(twin, twin.premade), styles, laid.fetcher, _font_config(),
+                              {**laid.profiles, **profiles})
+            except Mismatch:
+                self.render(twin)
+            else:
+                self._keep(_write(doc, twin, self.path(twin.key), part.makeup, self.fonts), twin)
         return part
 
 
 def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=None,
-               isolate: bool = False, stage: str = "pdf pages") -> list[RenderedPart]:
+               isolate: bool = False, stage: str = "pdf pages", twins: dict | None = None) -> list[RenderedPart]:
     """Every part, from the cache when unchanged, else laid out in `workers` processes
     (`isolate`: in another process even when there is one, to keep this one small); how many
-    of each is added to the cache's `layouts` tally."""
+    of each is added to the cache's `layouts` tally. `twins`: part name -> a part with the
+    same pages painted otherwise, made from the same layout when the part is laid out."""
     results: dict[int, RenderedPart] = {}
     missing = []
     for index, job in enumerate(jobs):
@@ -271,6 +323,9 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
         else:
             results[index] = part
     store.cache.layouts.update(laid_out=len(missing), cached=len(results))
+
+    def twin_of(job: PartJob) -> PartJob | None:
+        return (twins or {}).get(job.name)
 
     def tick():
         if progress:
@@ -283,12 +338,13 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=max(1, min(workers, len(missing))), mp_context=context,
                                  initializer=_worker_start) as pool:
-            for index, part in zip(missing, pool.map(store.render, [jobs[i] for i in missing])):
+            for index, part in zip(missing, pool.map(store.render_with_twin, [jobs[i] for i in missing],
+                                                     [twin_of(jobs[i]) for i in missing])):
                 results[index] = part
                 tick()
     else:
         for index in missing:
-            results[index] = store.render(jobs[index])
+            results[index] = store.render_with_twin(jobs[index], twin_of(jobs[index]))
             tick()
     return [results[i] for i in range(len(jobs))]
 

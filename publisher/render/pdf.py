@@ -168,25 +168,37 @@ class _Laid:
         return count + (padding(count, self.setup.plan.pages_multiple) if self.setup.plan else 0)
 
 
-def _lay_out(book: Book, theme: Theme, cache: ImageCache, press: bool, workers: int | None, progress) -> _Laid:
+def _lay_out(book: Book, theme: Theme, cache: ImageCache, press: bool, workers: int | None, progress,
+             press_twins: bool = False) -> _Laid:
+    """Every part of the book, laid out or from the cache. `press_twins` (a screen book in a
+    build that makes the press file too): each episode laid out is also painted as the press
+    file's part from the same layout (repaint.py), so the press file lays out nothing again."""
     theme.env.filters["css_string"] = css_string
     setup = _setup(book, theme, cache, press)
-    if press:
-        images = {key: path.as_uri() for key, path in
-                  press_images(book.assets, cache, setup.plan, workers or default_workers()).items()}
-    else:
-        images = {key: pdf_image(asset, cache, lossless=False).as_uri() for key, asset in book.assets.items()}
+    images = _images(book, cache, setup, workers)
     store = PartCache(cache)
     premade = _screen_makeup(book, theme, cache, store) if press else {}
     jobs = [replace(job, premade=premade.get(job.name, ())) for job in _episode_jobs(book, theme, setup, images)]
+    twins = {}
+    if press_twins and not press:
+        twin_setup = _setup(book, theme, cache, press=True)
+        twins = {job.name: job for job in _episode_jobs(book, theme, twin_setup, _images(book, cache, twin_setup, workers))}
     jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', _body_styles(book, theme, setup),
                         setup.roots, setup.options, defer_fonts=True))
     jobs.append(_digits_job(setup, theme))
     slug = [_slug_job(book, setup, theme)] if press and "slug" in setup.plan.marks else []
-    parts = render_all(jobs + slug, store, workers or default_workers(), progress)
+    parts = render_all(jobs + slug, store, workers or default_workers(), progress, twins=twins)
     *episodes, blank, digits = parts[:len(jobs)]
     front = _front(book, theme, setup, episodes, store)
     return _Laid(setup, front, episodes, blank, digits, store, parts[-1] if slug else None)
+
+
+def _images(book: Book, cache: ImageCache, setup: _Setup, workers: int | None) -> dict[str, str]:
+    """Asset key -> the URI of its file in this PDF: the press file's photos in its inks."""
+    if setup.press:
+        return {key: path.as_uri() for key, path in
+                press_images(book.assets, cache, setup.plan, workers or default_workers()).items()}
+    return {key: pdf_image(asset, cache, lossless=False).as_uri() for key, asset in book.assets.items()}
 
 
 def _body_styles(book: Book, theme: Theme, setup: _Setup) -> tuple[str, str]:
@@ -239,9 +251,10 @@ def press_page_count(book: Book, theme: Theme, cache: ImageCache, workers: int |
 
 
 def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, press: bool,
-                   workers: int | None = None, progress=None) -> tuple[list[Problem], PrintPages]:
-    """The book PDF at `path`; its warnings, and where its pages begin (for the EPUB's page list)."""
-    laid = _lay_out(book, theme, cache, press, workers, progress)
+                   workers: int | None = None, progress=None, press_twins: bool = False) -> tuple[list[Problem], PrintPages]:
+    """The book PDF at `path`; its warnings, and where its pages begin (for the EPUB's page list).
+    `press_twins`: the build makes the press file too (see `_lay_out`)."""
+    laid = _lay_out(book, theme, cache, press, workers, progress, press_twins)
     folios = _folios(laid.digits, laid.setup.g)
     marks = [ChapterMarks(c.long_title, c.key, c.toc) for c in book.chapters]
     slug = SlugLine(laid.slug, laid.slug.anchors) if laid.slug else None
