@@ -16,6 +16,7 @@ of the part; moving a figure after the next paragraph still takes one (`plan`, `
 """
 from __future__ import annotations
 
+import math
 import re
 
 from .justify import check_engine
@@ -72,6 +73,9 @@ def _fits(context, laid, bottom_space) -> bool:
     return laid is not None and not context.overflows_page(bottom_space, laid.border_box_y() + laid.border_height())
 
 
+SHRUNK = frozenset({"max_height", "width"})  # what shrinking sets on an image's style
+
+
 def _shrink(context, figure, bottom_space, trial):
     """Give the figure's image a max-height that makes the figure fit the rest of the page,
     when the page would otherwise be left more than EMPTY_SHARE empty and the image keeps
@@ -92,10 +96,14 @@ def _shrink(context, figure, bottom_space, trial):
     height = image.height - (laid.border_box_y() + laid.border_height() - (context.page_bottom - bottom_space) + SLACK)
     if height < MIN_SCALE * image.height:
         return None
+    # to the tenth of a pixel below, as `apply` writes it into markup: a part laid out from that
+    # markup (the press file's, laid out alone) gets the very height this layout gives it
+    height = math.floor(height * 10) / 10
     former = target.style
     target.style = former.copy()
     target.style["max_height"] = Dimension(height, "px")
     target.style["width"] = "auto"
+    target.style.set_by_makeup = SHRUNK  # not the cascade's (repaint.py compares the rest)
     return target, former
 
 
