@@ -63,9 +63,9 @@ class Chapter:
         parts = [self.author, self.date.strftime("%Y-%m-%d") if self.date else ""]
         return " · ".join(p for p in parts if p)
 
-    def body_with(self, href) -> str:
-        """The body with each asset reference replaced by `href(asset_key)`."""
-        body = self.body
+    def body_with(self, href, body: str | None = None) -> str:
+        """The body (or `body`, made from it) with each asset reference replaced by `href(asset_key)`."""
+        body = self.body if body is None else body
         for key in self.asset_keys:
             body = body.replace(f'src="asset:{key}"', f'src="{href(key)}"')
         return body

@@ -9,6 +9,7 @@ Layout under the root (PUBLISHER_CACHE, else $XDG_CACHE_HOME/publisher):
     derived    derived/ab/<key>       images prepared per format, generated covers
     episodes   episodes/ab/<sha>.json normalized episodes (normalize/store.py)
     layouts    pdf/ab/<key>.pdf|.json laid-out PDF parts (render/parts.py)
+               typeset/ab/<key>.html  chapter bodies with the page's markup (render/pdf.py)
     fonts      fonts/<key>[.ref]      the font programs laid-out parts use: a reference to the
                                       installed file with those bytes, else a copy
     uses       uses/<sha>.json        per series and format: the entries its last build used
@@ -32,7 +33,7 @@ from pathlib import Path
 from .files import atomic_write
 
 KINDS = {"images": ("objects", "urls"), "derived": ("derived",), "episodes": ("episodes",),
-         "layouts": ("pdf",), "fonts": ("fonts",)}
+         "layouts": ("pdf", "typeset"), "fonts": ("fonts",)}
 USES = "uses"
 
 
