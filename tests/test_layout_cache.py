@@ -94,6 +94,34 @@ def test_editing_a_post_lays_out_only_that_episode_when_no_page_moves(tmp_path, 
     assert chapters and chapters <= linked
 
 
+
+@pytest.mark.parametrize("added", [1, 40], ids=["a sentence", "forty paragraphs"])
+def test_an_edited_book_copies_its_other_episodes_from_the_book_written_before(tmp_path, monkeypatch, added):
+    """Rebuilding the book into the same place after an edit copies each unchanged episode's
+    objects from the book written there before (assemble.Segment) rather than writing them
+    again; the result is, byte for byte, the book a build into an empty folder writes. An edit
+    that adds many objects pushes the next episodes' object numbers on: those are written again."""
+    from publisher.render import assemble
+    series = tmp_path / "s"
+    shutil.copytree(SAMPLE, series)
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "a", offline=True))
+    edited = sorted((series / "episodes").glob("*.md"))[0]
+    paragraphs = "".join(f"<p>新加的段落，有<a href='https://example.com/{i}'>一个链接</a>。</p>" for i in range(added))
+    edited.write_text(edited.read_text(encoding="utf-8").replace("</div>", paragraphs + "</div>", 1), encoding="utf-8")
+    written = []
+    original = assemble._write_segment
+    monkeypatch.setattr(assemble, "_write_segment", lambda frame, part, *a: written.append(part.name) or original(frame, part, *a))
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "a", offline=True))
+    episodes = len(list((series / "episodes").glob("*.md")))
+    if added == 1:
+        assert len(written) == 1  # the edited episode alone
+    else:
+        assert len(written) == episodes  # the edit moved every page after it: nothing to copy as it lies
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "fresh", offline=True))
+    assert (tmp_path / "a" / "s.pdf").read_bytes() == (tmp_path / "fresh" / "s.pdf").read_bytes()
+    assert "新加的段落" in "".join(pdf_text(tmp_path / "a" / "s.pdf"))
+
+
 def test_the_build_summary_says_how_many_parts_came_from_the_cache(tmp_path):
     build(SAMPLE, BuildOptions(formats=("handouts",), outdir=tmp_path / "a", offline=True))
     result = CliRunner().invoke(main, ["build", str(SAMPLE), "-f", "handouts", "-o", str(tmp_path / "b"),

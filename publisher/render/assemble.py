@@ -11,6 +11,10 @@ signature, and the output intent.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
+import itertools
 import re
 import zlib
 from dataclasses import dataclass
@@ -25,6 +29,9 @@ from .parts import RenderedPart
 from .pdfwrite import PartCopier, PdfWriter, serialize
 
 PX = 0.75  # points per CSS px
+# this module's and the writer's code: a segment copied from an earlier book must be what they write now
+ASSEMBLER = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
+                                    for name in ("assemble.py", "pdfwrite.py"))).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,12 @@ class _Frame:
 
 def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedPart, folios: Folios,
              chapters: list[ChapterMarks], front_marks: dict[str, str], fonts_folder: Path, out: Path,
-             document_id: str, dress=None, toc_targets: dict | None = None) -> None:
+             document_id: str, dress=None, toc_targets: dict | None = None,
+             earlier: "Earlier | None" = None) -> dict[str, "Segment"]:
+    """Write the book to `out`; -> where each episode's objects lie in it (for the next build:
+    `earlier`, a book written before at another path, whose unchanged episodes are copied as
+    they lie instead of being written again object by object). A press file is always written
+    anew (it is not what an edit loop rebuilds)."""
     front_count = front.pages + front.pages % 2
     starts = body_layout(episodes)
     body_count = (starts[-1] + episodes[-1].pages) if episodes else 0
@@ -109,7 +121,7 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     catalog, info = _write_front(frame, front, links, document_id, dress)
     blanks = _blank_pages(front_count, starts, episodes, front.pages % 2 == 1)
     _write_blanks(frame, blank, blanks + list(range(front_count + body_count, len(numbers))))  # and the last signature's
-    _write_episodes(frame, episodes, starts, front_count, folios)
+    segments = _write_episodes(frame, episodes, starts, front_count, folios, None if dress else earlier)
     if frame.structure.used:
         catalog["/StructTreeRoot"] = b"%d 0 R" % frame.structure.write()
     fonts.write()
@@ -122,6 +134,7 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
                         b"/PageLabels << /Nums [0 << /S /r >> %d << /S /D >>] >> %s>>"
                   % (pages_root, outline, front_count, extra))
     writer.finish(root, info)
+    return {} if dress else segments
 
 
 def _write_front(frame: _Frame, front: RenderedPart, links: dict, document_id: str, dress) -> tuple[dict, int]:
@@ -157,24 +170,124 @@ def _write_blanks(frame: _Frame, blank: RenderedPart, indexes: list[int]) -> Non
         copier.drain()
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One episode's objects as a book holds them: the bytes from `start` to `end`, each object
+    at its offset from `start`, the numbers they took (`reserved`), and what they add to the
+    book's tag tree (PDF syntax, as latin-1 text)."""
+
+    start: int
+    end: int
+    objects: tuple  # (object number, offset from start)
+    reserved: int
+    kids: tuple = ()
+    nums: tuple = ()
+    keys: int = 0  # parent-tree keys taken (a run, as `reserved`)
+    namespaces: str | None = None
+    tagged: bool = False
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A book written before (a file of its own, still as written) and its segments by key."""
+
+    path: Path
+    segments: dict
+
+
+# An episode's objects take a run of object numbers, and its tags a run of parent-tree keys,
+# rounded up with room to spare, so that an edit adding or removing a few objects or links
+# leaves the next episodes' numbers and keys, and so their bytes, as they were.
+NUMBER_RUN, KEY_RUN = 64, 16
+
+
+def _run(used: int, step: int) -> int:
+    return -(-(used + step // 4) // step) * step
+
+
 def _write_episodes(frame: _Frame, episodes: list[RenderedPart], starts: list[int], front_count: int,
-                    folios: Folios) -> None:
-    """Each episode's pages where the book puts them, their folios stamped."""
+                    folios: Folios, earlier: Earlier | None) -> dict[str, Segment]:
+    """Each episode's pages where the book puts them, their folios stamped; copied from the
+    `earlier` book where they would be written byte for byte as they are there."""
     writer = frame.writer
     digits = _digit_forms(writer, folios.sheet, frame.fonts.hook)
-    for part, start in zip(episodes, starts):
-        with pikepdf.open(part.path) as source:
+    shared = _shared_key(frame, folios, digits)
+    segments = {}
+    with _open(earlier) as old:
+        for part, start in zip(episodes, starts):
             first = front_count + start
-            copier, offset = _part_copier(writer, source, frame.numbers[first:first + part.pages], frame.fonts,
-                                          frame.structure)
-            for i, page in enumerate(source.pages):
-                index = first + i
-                stamp = folios.stamp(writer, str(start + i + 1), recto=(index + 1) % 2 == 1, digits=digits)
-                _write_page(writer, copier, page.obj, frame.numbers[index], frame.pages_root,
-                            contents=(*frame.wrap, stamp[0]), xobjects=stamp[1], struct_offset=offset,
-                            dress=frame.dress(index))
-            frame.structure.collect(source, copier, offset)
-            copier.drain()
+            base, offset = writer.next_number, frame.structure.next_key
+            key = hashlib.sha256(repr((shared, part.path.name, part.pages, first, start, base, offset)).encode()).hexdigest()
+            found = earlier.segments.get(key) if old else None
+            if found is not None:
+                segments[key] = _copy_segment(frame, old, found)
+            else:
+                segments[key] = _write_segment(frame, part, first, start, folios, digits)
+            writer.next_number = base + segments[key].reserved
+            frame.structure.next_key = offset + segments[key].keys
+    return segments
+
+
+def _write_segment(frame: _Frame, part: RenderedPart, first: int, start: int, folios: Folios, digits) -> Segment:
+    writer, structure = frame.writer, frame.structure
+    base, keys, at, written = writer.next_number, structure.next_key, writer.file.tell(), len(writer.offsets)
+    kids, nums = len(structure.kids), len(structure.nums)
+    with pikepdf.open(part.path) as source:
+        copier, offset = _part_copier(writer, source, frame.numbers[first:first + part.pages], frame.fonts, structure)
+        for i, page in enumerate(source.pages):
+            index = first + i
+            stamp = folios.stamp(writer, str(start + i + 1), recto=(index + 1) % 2 == 1, digits=digits)
+            _write_page(writer, copier, page.obj, frame.numbers[index], frame.pages_root,
+                        contents=(*frame.wrap, stamp[0]), xobjects=stamp[1], struct_offset=offset,
+                        dress=frame.dress(index))
+        had_namespaces = structure.namespaces is not None
+        structure.collect(source, copier, offset)
+        copier.drain()
+        tagged = "/StructTreeRoot" in source.Root
+    used = writer.next_number - base
+    return Segment(at, writer.file.tell(), tuple((n, writer.offsets[n] - at) for n in itertools.islice(writer.offsets, written, None)),
+                   _run(used, NUMBER_RUN), tuple(k.decode("latin-1") for k in structure.kids[kids:]),
+                   tuple(n.decode("latin-1") for n in structure.nums[nums:]), _run(structure.next_key - keys, KEY_RUN),
+                   None if had_namespaces or structure.namespaces is None else structure.namespaces.decode("latin-1"),
+                   tagged)
+
+
+def _copy_segment(frame: _Frame, old, segment: Segment) -> Segment:
+    """An episode's objects as an earlier book holds them, copied as they lie."""
+    writer, structure = frame.writer, frame.structure
+    old.seek(segment.start)
+    at = writer.file.tell()
+    writer._write(old.read(segment.end - segment.start))
+    for number, offset in segment.objects:
+        writer.offsets[number] = at + offset
+    structure.kids += [k.encode("latin-1") for k in segment.kids]
+    structure.nums += [n.encode("latin-1") for n in segment.nums]
+    if segment.namespaces is not None and structure.namespaces is None:
+        structure.namespaces = segment.namespaces.encode("latin-1")
+    structure.used = structure.used or segment.tagged
+    return dataclasses.replace(segment, start=at, end=writer.file.tell())
+
+
+def _shared_key(frame: _Frame, folios: Folios, digits) -> tuple:
+    """What every episode's bytes depend on besides the episode: the objects they point at."""
+    fonts = frame.fonts
+    return (ASSEMBLER, frame.pages_root, frame.wrap, tuple(digits), frame.structure.root,
+            sorted(fonts.numbers.items()), sorted(fonts.face_of.items()),
+            folios.sheet.path.name, folios.advance, folios.origin_x, folios.outer, folios.sheet.size)
+
+
+@contextlib.contextmanager
+def _open(earlier: Earlier | None):
+    """The earlier book to copy from, or None (none, or gone)."""
+    try:
+        old = open(earlier.path, "rb") if earlier else None
+    except OSError:
+        old = None
+    try:
+        yield old
+    finally:
+        if old:
+            old.close()
 
 
 def _metadata(writer, xmp: bytes, document_id: str) -> int:

@@ -29,7 +29,7 @@ from ..images.process import ImageInfo, for_pdf
 from ..manifest import PdfSettings
 from ..normalize import TocEntry
 from ..themes import Theme
-from .assemble import ChapterMarks, Folios, assemble, body_layout
+from .assemble import ChapterMarks, Earlier, Folios, Segment, assemble, body_layout
 from .pagelist import print_pages, print_source
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
 from .typeset import typeset
@@ -279,26 +279,32 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
     key = _assembly_key(laid, (folios, marks, front_marks, document_id, dress, targets))
     record = laid.store.path(hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogatepass")).hexdigest(),
                              ".written.json")
-    if not _written_before(path, record, key):
+    written = _written(path, record)
+    if written.get("key") != key:
+        # the book written last time, if still as written: its unchanged episodes are copied from it
+        earlier = Earlier(path, {k: Segment(**v) for k, v in written.get("segments", {}).items()}) if written else None
         with atomic_path(path) as temporary:
-            assemble(laid.front, laid.episodes, laid.blank, folios, marks, front_marks, laid.store.fonts, temporary,
-                     document_id, dress, targets)
+            segments = assemble(laid.front, laid.episodes, laid.blank, folios, marks, front_marks, laid.store.fonts,
+                                temporary, document_id, dress, targets, earlier)
         stat = path.stat()
-        atomic_write(record, json.dumps({"key": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}).encode())
+        atomic_write(record, json.dumps({"key": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                                         "segments": {k: dataclasses.asdict(v) for k, v in segments.items()}}).encode())
     pages = print_pages(book, laid.episodes, print_source(book, press))
     return (low_resolution(book, laid.setup.g) if press else []), pages
 
 
-def _written_before(path: Path, record: Path, key: str) -> bool:
-    """Is `path` the book this build would assemble (`key`), as written by an earlier build and
-    untouched since (same size and modification time)? A record per output, not a copy of the
-    book in the cache: the preview rebuilds on every save and would pile up whole books."""
+def _written(path: Path, record: Path) -> dict:
+    """The record of the book at `path` (its assembly key, and where each episode lies in it)
+    when the file is as an earlier build wrote it (same size and modification time); else {}.
+    A record per output, not a copy of the book in the cache: the preview rebuilds on every save
+    and would pile up whole books."""
     try:
         written = json.loads(record.read_text(encoding="utf-8"))
         stat = path.stat()
     except (OSError, ValueError):
-        return False
-    return written == {"key": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        return {}
+    same = (written.get("size"), written.get("mtime_ns")) == (stat.st_size, stat.st_mtime_ns)
+    return written if same else {}
 
 
 def _assembly_key(laid: _Laid, inputs: tuple) -> str:

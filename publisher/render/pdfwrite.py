@@ -64,10 +64,14 @@ class PdfWriter:
     def finish(self, root: int, info: int | None) -> None:
         start = self.file.tell()
         count = self.next_number
-        lines = [b"xref\n0 %d\n" % count, b"0000000000 65535 f \n"]
+        # numbers never used (an episode's run has room to spare: assemble.NUMBER_RUN) are free
+        # entries, linked from object 0 in order, the last back to 0 (ISO 32000-1 §7.5.4)
+        free = [number for number in range(1, count) if number not in self.offsets]
+        following = dict(zip(free, free[1:] + [0]))
+        lines = [b"xref\n0 %d\n" % count, b"%010d 65535 f \n" % (free[0] if free else 0)]
         for number in range(1, count):
             offset = self.offsets.get(number)
-            lines.append(b"%010d 00000 n \n" % offset if offset is not None else b"0000000000 65535 f \n")
+            lines.append(b"%010d 00000 n \n" % offset if offset is not None else b"%010d 00000 f \n" % following[number])
         identifier = self.digest.hexdigest().encode()
         info_entry = b" /Info %d 0 R" % info if info else b""
         trailer = b"trailer\n<< /Size %d /Root %d 0 R%s /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n" % (
