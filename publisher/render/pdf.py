@@ -288,7 +288,7 @@ def write_book_pdf(book: Book, path: Path, theme: Theme, cache: ImageCache, pres
                                 temporary, document_id, dress, targets, earlier)
         stat = path.stat()
         atomic_write(record, json.dumps({"key": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                                         "segments": {k: dataclasses.asdict(v) for k, v in segments.items()}}).encode())
+                                         "segments": {k: vars(v) for k, v in segments.items()}}).encode())
     pages = print_pages(book, laid.episodes, print_source(book, press))
     return (low_resolution(book, laid.setup.g) if press else []), pages
 
