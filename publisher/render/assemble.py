@@ -25,7 +25,7 @@ from pikepdf import Name
 
 from ..cache import font_file
 from ..normalize import TocEntry
-from .parts import RenderedPart
+from .parts import RenderedPart, subset_font
 from .pdfwrite import PartCopier, PdfWriter, serialize
 
 PX = 0.75  # points per CSS px
@@ -475,14 +475,7 @@ class _FontPlan:
         import uharfbuzz as hb
         for (file_key, index), glyphs in self.glyphs.items():
             face = hb.Face(hb.Blob.from_file_path(str(font_file(self.folder, file_key))), index)
-            wanted = hb.SubsetInput()
-            for glyph in sorted(glyphs | {0}):
-                wanted.glyph_set.add(glyph)
-            for tag in DROP_TABLES:
-                wanted.drop_table_tag_set.add(_tag(tag))
-            wanted.flags = (hb.SubsetFlags.RETAIN_GIDS | hb.SubsetFlags.PASSTHROUGH_UNRECOGNIZED
-                            | hb.SubsetFlags.DESUBROUTINIZE | hb.SubsetFlags.NO_HINTING)
-            data = bytes(hb.subset(face, wanted).blob.data)
+            data = subset_font(face, glyphs)
             kind = b" /Subtype /OpenType" if data[:4] == b"OTTO" else b" /Length1 %d" % len(data)
             compressed = zlib.compress(data, 6)
             self.writer.stream(self.numbers[(file_key, index)], kind + b" /Filter /FlateDecode", compressed)
@@ -542,10 +535,3 @@ def _outline_items(writer, items: list[dict], parent: int) -> tuple[int, int, in
         writer.object(number, b"<< " + b" ".join(fields) + b" >>")
     return (numbers[0] if numbers else 0), (numbers[-1] if numbers else 0), total
 
-
-DROP_TABLES = ("BASE", "DSIG", "EBDT", "EBLC", "EBSC", "GPOS", "GSUB", "JSTF", "LTSH", "PCLT", "SVG ")
-
-
-def _tag(name: str) -> int:
-    raw = name.encode().ljust(4)
-    return (raw[0] << 24) | (raw[1] << 16) | (raw[2] << 8) | raw[3]
