@@ -185,6 +185,7 @@ class Segment:
     keys: int = 0  # parent-tree keys taken (a run, as `reserved`)
     namespaces: str | None = None
     tagged: bool = False
+    digest: str = ""  # md5 of the bytes (the book's /ID digests them so)
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,7 @@ def _write_segment(frame: _Frame, part: RenderedPart, first: int, start: int, fo
     writer, structure = frame.writer, frame.structure
     base, keys, at, written = writer.next_number, structure.next_key, writer.file.tell(), len(writer.offsets)
     kids, nums = len(structure.kids), len(structure.nums)
+    writer.begin_run()
     with pikepdf.open(part.path) as source:
         copier, offset = _part_copier(writer, source, frame.numbers[first:first + part.pages], frame.fonts, structure)
         for i, page in enumerate(source.pages):
@@ -244,20 +246,20 @@ def _write_segment(frame: _Frame, part: RenderedPart, first: int, start: int, fo
         structure.collect(source, copier, offset)
         copier.drain()
         tagged = "/StructTreeRoot" in source.Root
+    digest = writer.end_run()
     used = writer.next_number - base
     return Segment(at, writer.file.tell(), tuple((n, writer.offsets[n] - at) for n in itertools.islice(writer.offsets, written, None)),
                    _run(used, NUMBER_RUN), tuple(k.decode("latin-1") for k in structure.kids[kids:]),
                    tuple(n.decode("latin-1") for n in structure.nums[nums:]), _run(structure.next_key - keys, KEY_RUN),
                    None if had_namespaces or structure.namespaces is None else structure.namespaces.decode("latin-1"),
-                   tagged)
+                   tagged, digest)
 
 
 def _copy_segment(frame: _Frame, old, segment: Segment) -> Segment:
     """An episode's objects as an earlier book holds them, copied as they lie."""
     writer, structure = frame.writer, frame.structure
-    old.seek(segment.start)
     at = writer.file.tell()
-    writer._write(old.read(segment.end - segment.start))
+    writer.copy_run(old, segment.start, segment.end - segment.start, segment.digest)
     for number, offset in segment.objects:
         writer.offsets[number] = at + offset
     structure.kids += [k.encode("latin-1") for k in segment.kids]
