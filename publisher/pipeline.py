@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -208,6 +209,14 @@ def prepare(series: Path, options: BuildOptions, timings: Timings,
 
 
 def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int], None] | None = None) -> Report:
+    from .render.parts import default_workers, early_pool
+    # PDF parts are laid out in other processes: one starts now, and imports WeasyPrint while the book is prepared
+    pdfs = {"pdf", "print", "cover", "handouts"} & set(options.formats) and (options.jobs or default_workers()) > 1
+    with early_pool() if pdfs else contextlib.nullcontext():
+        return _build(series, options, progress)
+
+
+def _build(series: Path, options: BuildOptions, progress: Callable[[str, int, int], None] | None) -> Report:
     timings = Timings()
     prepared = prepare(series, options, timings, progress)
     manifest, book, theme, cache = prepared.manifest, prepared.book, prepared.theme, prepared.cache

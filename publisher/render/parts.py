@@ -11,6 +11,7 @@ Per-part subsets would repeat the same CJK glyphs in every episode (about 1 MB p
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import importlib.metadata
@@ -357,11 +358,8 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
     tick()
     # the longest parts first, so that no worker is left with a long one when the others are done
     missing.sort(key=lambda i: -len(jobs[i].markup))
-    if missing and (len(missing) > 1 and workers > 1 or isolate):
-        _load_engine()
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(missing))), mp_context=context,
-                                 initializer=_worker_start) as pool:
+    if missing and (_EARLY or len(missing) > 1 and workers > 1 or isolate):  # in other processes
+        with _pool(workers, len(missing)) as pool:
             for index, part in zip(missing, pool.map(store.render_with_twin, [jobs[i] for i in missing],
                                                      [twin_of(jobs[i]) for i in missing])):
                 results[index] = part
@@ -371,6 +369,40 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
             results[index] = store.render_with_twin(jobs[index], twin_of(jobs[index]))
             tick()
     return [results[i] for i in range(len(jobs))]
+
+
+_EARLY: list[ProcessPoolExecutor] = []  # the layout processes of the build under way (early_pool)
+
+
+@contextlib.contextmanager
+def early_pool():
+    """A layout process started as a build begins: it imports WeasyPrint (half a second) while
+    this process prepares the book, and lays out a build's lone missing part (an edited
+    episode, the front matter when pages moved): this process then never imports WeasyPrint.
+    After an edit that was a fifth of rebuilding a 100-episode book. Many missing parts go to a
+    pool forked for them, as before."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_start)
+    pool.submit(int)  # forks the worker now (its initializer imports WeasyPrint)
+    _EARLY.append(pool)
+    try:
+        yield
+    finally:
+        _EARLY.remove(pool)
+        pool.shutdown(cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _pool(workers: int, jobs: int):
+    """The build's early process for a lone part; else a pool for these jobs, forked after
+    WeasyPrint is imported here, so that its workers share it."""
+    if _EARLY and (jobs == 1 or workers == 1):
+        yield _EARLY[-1]
+        return
+    _load_engine()
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, jobs)), mp_context=multiprocessing.get_context("fork"),
+                             initializer=_worker_start) as pool:
+        yield pool
 
 
 def _load_engine() -> None:
@@ -387,10 +419,12 @@ GC_THRESHOLD = (50_000, 20, 100)
 
 
 def _worker_start() -> None:
-    """A layout worker leaves what it inherited out of its garbage collector's sweeps (which
-    would also copy those pages from its parent) and collects less often: WeasyPrint makes
+    """A layout worker loads the engine (at once, when it was forked before WeasyPrint was
+    imported: the early pool's), leaves what it has then out of its garbage collector's sweeps
+    (which would also copy those pages from its parent) and collects less often: WeasyPrint makes
     millions of short-lived objects, and the default threshold (700) sweeps the young ones every
     few lines (together measured: 3-4% of a part's time)."""
+    _load_engine()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
 
