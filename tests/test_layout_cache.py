@@ -253,3 +253,24 @@ def test_fonts_are_the_ones_named_whichever_documents_a_process_laid_out_before(
                     "-f", "handouts", "-o", str(tmp_path / "three"), "--offline", "--jobs", "3"], check=True)
     assert len(handouts(tmp_path / "one")) == 3
     assert handouts(tmp_path / "three") == handouts(tmp_path / "one")
+
+
+def test_an_edit_is_laid_out_by_the_early_process_and_the_build_never_imports_weasyprint(tmp_path):
+    """A PDF build forks a layout process as it begins (parts.early_pool), which imports
+    WeasyPrint while the book is prepared and lays out the one edited episode: the build's own
+    process never imports WeasyPrint (half a second of an edit's rebuild), and the book has the
+    edit."""
+    import subprocess
+    import sys
+    series = tmp_path / "s"
+    shutil.copytree(SAMPLE, series)
+    command = ("import sys; from publisher.cli import run\n"
+               "try:\n    run()\nexcept SystemExit:\n    pass\n"
+               "print('weasyprint imported:', 'weasyprint' in sys.modules)")
+    args = [sys.executable, "-c", command, "build", str(series), "-f", "pdf", "-o", str(tmp_path / "out"), "--offline", "-j", "2"]
+    subprocess.run(args, check=True, capture_output=True)
+    edited = sorted((series / "episodes").glob("*.md"))[1]
+    edited.write_text(edited.read_text(encoding="utf-8").replace("</div>", f"<p>{ADDED}</p></div>", 1), encoding="utf-8")
+    rebuilt = subprocess.run(args, check=True, capture_output=True, text=True)
+    assert "pdf 1 part(s)" in rebuilt.stdout and "weasyprint imported: False" in rebuilt.stdout
+    assert ADDED in "".join(pdf_text(tmp_path / "out" / "s.pdf"))

@@ -371,7 +371,7 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
     return [results[i] for i in range(len(jobs))]
 
 
-_EARLY: list[ProcessPoolExecutor] = []  # the layout processes of the build under way (early_pool)
+_EARLY: list["_EarlyWorker"] = []  # the layout process of the build under way (early_pool)
 
 
 @contextlib.contextmanager
@@ -380,16 +380,60 @@ def early_pool():
     this process prepares the book, and lays out a build's lone missing part (an edited
     episode, the front matter when pages moved): this process then never imports WeasyPrint.
     After an edit that was a fifth of rebuilding a 100-episode book. Many missing parts go to a
-    pool forked for them, as before."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_worker_start)
-    pool.submit(int)  # forks the worker now (its initializer imports WeasyPrint)
-    _EARLY.append(pool)
+    pool forked for them, as before. A build with nothing to lay out does not wait for it."""
+    worker = _EarlyWorker()
+    _EARLY.append(worker)
     try:
         yield
     finally:
-        _EARLY.remove(pool)
-        pool.shutdown(cancel_futures=True)
+        _EARLY.remove(worker)
+        worker.close()
+
+
+class _EarlyWorker:
+    """One forked layout process and a pipe to it: `map` as a pool's, one job at a time. Not a
+    ProcessPoolExecutor, which waits at shutdown for a worker still importing WeasyPrint
+    (0.5 s more for a build that laid out nothing); this one is stopped at once."""
+
+    def __init__(self):
+        context = multiprocessing.get_context("fork")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+
+    def map(self, function, *iterables):
+        for args in zip(*iterables):
+            self.connection.send((function, args))
+            try:
+                ok, value = self.connection.recv()
+            except EOFError:
+                raise RuntimeError(f"the layout process ended (exit code {self.process.exitcode})") from None
+            if not ok:
+                raise value
+            yield value
+
+    def close(self) -> None:
+        self.process.terminate()  # idle, or still importing WeasyPrint: nothing to wait for
+        self.process.join()
+        self.connection.close()
+
+
+def _serve(connection) -> None:
+    """The early layout process: load the engine, then run what is sent until the pipe closes."""
+    _worker_start()
+    while True:
+        try:
+            function, args = connection.recv()
+        except EOFError:
+            return
+        try:
+            connection.send((True, function(*args)))
+        except Exception as exc:  # sent back whole when it pickles, else by its message
+            try:
+                connection.send((False, exc))
+            except Exception:
+                connection.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
 @contextlib.contextmanager
