@@ -5,7 +5,6 @@ Shell completion comes from click: `eval "$(_PUBLISHER_COMPLETE=bash_source publ
 """
 from __future__ import annotations
 
-import gc
 import sys
 import traceback
 from pathlib import Path
@@ -328,13 +327,3 @@ def doctor_command():
             click.echo(f"     fix: {f.fix}")
     sys.exit(0 if all(f.ok for f in findings) else 1)
 
-
-def run() -> None:
-    """The `publisher` command. When a command has finished, what it made is left out of the
-    garbage collector's last sweep as the process exits: over a build's millions of layout
-    objects that sweep took 0.2 s after the book was written (a tenth of rebuilding it after an
-    edit). In-process callers (tests, `publisher serve`) call `main` and keep collecting."""
-    try:
-        main()
-    finally:
-        gc.freeze()

@@ -5,6 +5,7 @@ import re
 import shutil
 import zipfile
 
+import pytest
 from click.testing import CliRunner
 
 from publisher.cli import main
@@ -127,3 +128,19 @@ def test_the_summary_points_at_the_report_it_wrote(tmp_path):
     said = re.search(r"details in (\S+report\.json)", done.stdout)
     assert done.returncode == 0 and said and said.group(1) == str(out / "report.json")
     assert (out / "report.json").is_file()
+
+
+@pytest.mark.parametrize("args, pdf", [
+    (["build", "s"], True),  # epub and pdf by default
+    (["build", "s", "-f", "epub"], False),
+    (["build", "s", "-f", "epub", "--format=handouts"], True),
+    (["build", "s", "-fprint"], True),
+    (["build", "s", "-f", "pdf", "-j", "1"], False),  # one process: laid out here, as the pipeline does
+    (["build", "--help"], False),
+    (["serve", "s"], False),
+])
+def test_the_command_starts_a_layout_process_early_only_for_a_pdf_build(args, pdf):
+    """`publisher` forks the early layout process before it loads the command (launch.py) only
+    when the command line asks for PDFs laid out in more than one process."""
+    from publisher.launch import _builds_pdf
+    assert _builds_pdf(args) is pdf

@@ -264,7 +264,7 @@ def test_an_edit_is_laid_out_by_the_early_process_and_the_build_never_imports_we
     import sys
     series = tmp_path / "s"
     shutil.copytree(SAMPLE, series)
-    command = ("import sys; from publisher.cli import run\n"
+    command = ("import sys; from publisher.launch import run\n"
                "try:\n    run()\nexcept SystemExit:\n    pass\n"
                "print('weasyprint imported:', 'weasyprint' in sys.modules)")
     args = [sys.executable, "-c", command, "build", str(series), "-f", "pdf", "-o", str(tmp_path / "out"), "--offline", "-j", "2"]
