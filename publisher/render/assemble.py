@@ -121,10 +121,12 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     catalog, info = _write_front(frame, front, links, document_id, dress)
     blanks = _blank_pages(front_count, starts, episodes, front.pages % 2 == 1)
     _write_blanks(frame, blank, blanks + list(range(front_count + body_count, len(numbers))))  # and the last signature's
-    segments = _write_episodes(frame, episodes, starts, front_count, folios, None if dress else earlier)
-    if frame.structure.used:
-        catalog["/StructTreeRoot"] = b"%d 0 R" % frame.structure.write()
-    fonts.write()
+    earlier = None if dress else earlier
+    with _open(earlier) as old:
+        segments = _write_episodes(frame, episodes, starts, front_count, folios, earlier, old)
+        if frame.structure.used:
+            catalog["/StructTreeRoot"] = b"%d 0 R" % frame.structure.write()
+        segments.update(fonts.write(earlier, old))
     outline = _outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, front.size[1])
     writer.object(pages_root, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (
         len(numbers), b" ".join(b"%d 0 R" % n for n in numbers)))
@@ -207,25 +209,24 @@ def _run(used: int, step: int) -> int:
 
 
 def _write_episodes(frame: _Frame, episodes: list[RenderedPart], starts: list[int], front_count: int,
-                    folios: Folios, earlier: Earlier | None) -> dict[str, Segment]:
+                    folios: Folios, earlier: Earlier | None, old) -> dict[str, Segment]:
     """Each episode's pages where the book puts them, their folios stamped; copied from the
-    `earlier` book where they would be written byte for byte as they are there."""
+    `earlier` book (open as `old`) where they would be written byte for byte as they are there."""
     writer = frame.writer
     digits = _digit_forms(writer, folios.sheet, frame.fonts.hook)
     shared = _shared_key(frame, folios, digits)
     segments = {}
-    with _open(earlier) as old:
-        for part, start in zip(episodes, starts):
-            first = front_count + start
-            base, offset = writer.next_number, frame.structure.next_key
-            key = hashlib.sha256(repr((shared, part.path.name, part.pages, first, start, base, offset)).encode()).hexdigest()
-            found = earlier.segments.get(key) if old else None
-            if found is not None:
-                segments[key] = _copy_segment(frame, old, found)
-            else:
-                segments[key] = _write_segment(frame, part, first, start, folios, digits)
-            writer.next_number = base + segments[key].reserved
-            frame.structure.next_key = offset + segments[key].keys
+    for part, start in zip(episodes, starts):
+        first = front_count + start
+        base, offset = writer.next_number, frame.structure.next_key
+        key = hashlib.sha256(repr((shared, part.path.name, part.pages, first, start, base, offset)).encode()).hexdigest()
+        found = earlier.segments.get(key) if old else None
+        if found is not None:
+            segments[key] = _copy_segment(frame, old, found)
+        else:
+            segments[key] = _write_segment(frame, part, first, start, folios, digits)
+        writer.next_number = base + segments[key].reserved
+        frame.structure.next_key = offset + segments[key].keys
     return segments
 
 
@@ -473,14 +474,30 @@ class _FontPlan:
             return {}
         return {key: b"%d 0 R" % self.numbers[face] for key in ("/FontFile2", "/FontFile3") if key in dictionary}
 
-    def write(self) -> None:
+    def write(self, earlier: Earlier | None, old) -> dict[str, Segment]:
+        """Each face's subset; copied from the `earlier` book (open as `old`) when it holds the
+        same glyphs under the same number (subsetting and deflating three CJK faces took 0.1 s
+        of an edit's rebuild). -> where each lies, as segments."""
         import uharfbuzz as hb
+        written = {}
         for (file_key, index), glyphs in self.glyphs.items():
-            face = hb.Face(hb.Blob.from_file_path(str(font_file(self.folder, file_key))), index)
-            data = subset_font(face, glyphs)
-            kind = b" /Subtype /OpenType" if data[:4] == b"OTTO" else b" /Length1 %d" % len(data)
-            compressed = zlib.compress(data, 6)
-            self.writer.stream(self.numbers[(file_key, index)], kind + b" /Filter /FlateDecode", compressed)
+            number = self.numbers[(file_key, index)]
+            key = hashlib.sha256(repr((ASSEMBLER, file_key, index, number, sorted(glyphs))).encode()).hexdigest()
+            at = self.writer.file.tell()
+            found = earlier.segments.get(key) if old else None
+            if found is not None:
+                self.writer.copy_run(old, found.start, found.end - found.start, found.digest)
+                digest = found.digest
+            else:
+                face = hb.Face(hb.Blob.from_file_path(str(font_file(self.folder, file_key))), index)
+                data = subset_font(face, glyphs)
+                kind = b" /Subtype /OpenType" if data[:4] == b"OTTO" else b" /Length1 %d" % len(data)
+                self.writer.begin_run()
+                self.writer.stream(number, kind + b" /Filter /FlateDecode", zlib.compress(data, 6))
+                digest = self.writer.end_run()
+            self.writer.offsets[number] = at
+            written[key] = Segment(at, self.writer.file.tell(), ((number, 0),), 0, digest=digest)
+        return written
 
 
 def _destination(number: int, y_px: float, height_px: float) -> bytes:
