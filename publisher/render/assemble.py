@@ -11,27 +11,23 @@ signature, and the output intent.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import hashlib
 import itertools
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
 from pikepdf import Name
 
-from ..cache import font_file
 from ..normalize import TocEntry
-from .parts import RenderedPart, subset_font
+from . import navigation
+from .fonts import BookFonts
+from .parts import RenderedPart
 from .pdfwrite import PartCopier, PdfWriter, serialize
+from .segments import KEY_RUN, NUMBER_RUN, WRITER_CODE, Earlier, Segment, copy_segment, open_earlier, run_of
 
 PX = 0.75  # points per CSS px
-# this module's and the writer's code: a segment copied from an earlier book must be what they write now
-ASSEMBLER = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
-                                    for name in ("assemble.py", "pdfwrite.py"))).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,7 @@ class _Frame:
     writer: PdfWriter
     pages_root: int
     numbers: list
-    fonts: "_FontPlan"
+    fonts: "BookFonts"
     structure: "_Structure"
     dressed: "_PageDress | None"
     wrap: tuple[int, int]
@@ -108,7 +104,7 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     pages_root = writer.reserve()
     numbers = [writer.reserve() for _ in range(front_count + body_count + pad)]  # every page's object
     slug_sheet = [dress.slug_line.sheet] if dress and dress.slug_line else []
-    fonts = _FontPlan(writer, [front, blank, folios.sheet] + slug_sheet + episodes, fonts_folder)
+    fonts = BookFonts(writer, [front, blank, folios.sheet] + slug_sheet + episodes, fonts_folder)
     wrap = writer.new_stream(b"", b"q\n", compress=False), writer.new_stream(b"", b"\nQ\n", compress=False)
     frame = _Frame(writer, pages_root, numbers, fonts, _Structure(writer),
                    _PageDress(writer, dress, fonts.hook, *wrap) if dress else None, wrap)
@@ -117,17 +113,17 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
         for anchor, (page, _, y) in part.anchors.items():
             where[anchor] = (numbers[front_count + start + page], y)
     # a press file has no links
-    links = {} if dress else _toc_links(writer, front, where, front.size[1], toc_targets or {})
+    links = {} if dress else navigation.toc_links(writer, front, where, front.size[1], toc_targets or {})
     catalog, info = _write_front(frame, front, links, document_id, dress)
     blanks = _blank_pages(front_count, starts, episodes, front.pages % 2 == 1)
     _write_blanks(frame, blank, blanks + list(range(front_count + body_count, len(numbers))))  # and the last signature's
     earlier = None if dress else earlier
-    with _open(earlier) as old:
+    with open_earlier(earlier) as old:
         segments = _write_episodes(frame, episodes, starts, front_count, folios, earlier, old)
         if frame.structure.used:
             catalog["/StructTreeRoot"] = b"%d 0 R" % frame.structure.write()
         segments.update(fonts.write(earlier, old))
-    outline = _outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, front.size[1])
+    outline = navigation.outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, front.size[1])
     writer.object(pages_root, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (
         len(numbers), b" ".join(b"%d 0 R" % n for n in numbers)))
     root = writer.reserve()
@@ -172,42 +168,6 @@ def _write_blanks(frame: _Frame, blank: RenderedPart, indexes: list[int]) -> Non
         copier.drain()
 
 
-@dataclass(frozen=True)
-class Segment:
-    """One episode's objects as a book holds them: the bytes from `start` to `end`, each object
-    at its offset from `start`, the numbers they took (`reserved`), and what they add to the
-    book's tag tree (PDF syntax, as latin-1 text)."""
-
-    start: int
-    end: int
-    objects: tuple  # (object number, offset from start)
-    reserved: int
-    kids: tuple = ()
-    nums: tuple = ()
-    keys: int = 0  # parent-tree keys taken (a run, as `reserved`)
-    namespaces: str | None = None
-    tagged: bool = False
-    digest: str = ""  # md5 of the bytes (the book's /ID digests them so)
-
-
-@dataclass(frozen=True)
-class Earlier:
-    """A book written before (a file of its own, still as written) and its segments by key."""
-
-    path: Path
-    segments: dict
-
-
-# An episode's objects take a run of object numbers, and its tags a run of parent-tree keys,
-# rounded up with room to spare, so that an edit adding or removing a few objects or links
-# leaves the next episodes' numbers and keys, and so their bytes, as they were.
-NUMBER_RUN, KEY_RUN = 64, 16
-
-
-def _run(used: int, step: int) -> int:
-    return -(-(used + step // 4) // step) * step
-
-
 def _write_episodes(frame: _Frame, episodes: list[RenderedPart], starts: list[int], front_count: int,
                     folios: Folios, earlier: Earlier | None, old) -> dict[str, Segment]:
     """Each episode's pages where the book puts them, their folios stamped; copied from the
@@ -222,7 +182,7 @@ def _write_episodes(frame: _Frame, episodes: list[RenderedPart], starts: list[in
         key = hashlib.sha256(repr((shared, part.path.name, part.pages, first, start, base, offset)).encode()).hexdigest()
         found = earlier.segments.get(key) if old else None
         if found is not None:
-            segments[key] = _copy_segment(frame, old, found)
+            segments[key] = copy_segment(frame.writer, frame.structure, old, found)
         else:
             segments[key] = _write_segment(frame, part, first, start, folios, digits)
         writer.next_number = base + segments[key].reserved
@@ -250,47 +210,18 @@ def _write_segment(frame: _Frame, part: RenderedPart, first: int, start: int, fo
     digest = writer.end_run()
     used = writer.next_number - base
     return Segment(at, writer.file.tell(), tuple((n, writer.offsets[n] - at) for n in itertools.islice(writer.offsets, written, None)),
-                   _run(used, NUMBER_RUN), tuple(k.decode("latin-1") for k in structure.kids[kids:]),
-                   tuple(n.decode("latin-1") for n in structure.nums[nums:]), _run(structure.next_key - keys, KEY_RUN),
+                   run_of(used, NUMBER_RUN), tuple(k.decode("latin-1") for k in structure.kids[kids:]),
+                   tuple(n.decode("latin-1") for n in structure.nums[nums:]), run_of(structure.next_key - keys, KEY_RUN),
                    None if had_namespaces or structure.namespaces is None else structure.namespaces.decode("latin-1"),
                    tagged, digest)
-
-
-def _copy_segment(frame: _Frame, old, segment: Segment) -> Segment:
-    """An episode's objects as an earlier book holds them, copied as they lie."""
-    writer, structure = frame.writer, frame.structure
-    at = writer.file.tell()
-    writer.copy_run(old, segment.start, segment.end - segment.start, segment.digest)
-    for number, offset in segment.objects:
-        writer.offsets[number] = at + offset
-    structure.kids += [k.encode("latin-1") for k in segment.kids]
-    structure.nums += [n.encode("latin-1") for n in segment.nums]
-    if segment.namespaces is not None and structure.namespaces is None:
-        structure.namespaces = segment.namespaces.encode("latin-1")
-    structure.used = structure.used or segment.tagged
-    return dataclasses.replace(segment, start=at, end=writer.file.tell())
 
 
 def _shared_key(frame: _Frame, folios: Folios, digits) -> tuple:
     """What every episode's bytes depend on besides the episode: the objects they point at."""
     fonts = frame.fonts
-    return (ASSEMBLER, frame.pages_root, frame.wrap, tuple(digits), frame.structure.root,
+    return (WRITER_CODE, frame.pages_root, frame.wrap, tuple(digits), frame.structure.root,
             sorted(fonts.numbers.items()), sorted(fonts.face_of.items()),
             folios.sheet.path.name, folios.advance, folios.origin_x, folios.outer, folios.sheet.size)
-
-
-@contextlib.contextmanager
-def _open(earlier: Earlier | None):
-    """The earlier book to copy from, or None (none, or gone)."""
-    try:
-        old = open(earlier.path, "rb") if earlier else None
-    except OSError:
-        old = None
-    try:
-        yield old
-    finally:
-        if old:
-            old.close()
 
 
 def _metadata(writer, xmp: bytes, document_id: str) -> int:
@@ -450,107 +381,3 @@ def _digit_forms(writer, sheet: RenderedPart, hook, pages=range(10)) -> list[int
                                              data))
         copier.drain()
     return numbers
-
-
-class _FontPlan:
-    """One subset per font face for the whole book, with the union of the glyphs every part
-    uses, kept at their glyph ids (as WeasyPrint subsets, so CIDToGIDMap /Identity holds)."""
-
-    def __init__(self, writer, parts: list[RenderedPart], folder: Path):
-        self.writer, self.folder = writer, folder
-        self.glyphs: dict[tuple[str, int], set] = {}
-        self.face_of: dict[str, tuple[str, int]] = {}
-        for part in parts:
-            for name, (file_key, index, glyphs) in part.fonts.items():
-                self.glyphs.setdefault((file_key, index), set()).update(glyphs)
-                self.face_of[name] = (file_key, index)
-        self.numbers = {face: writer.reserve() for face in self.glyphs}
-
-    def hook(self, dictionary) -> dict:
-        if dictionary.get("/Type") != Name.FontDescriptor:
-            return {}
-        face = self.face_of.get(str(dictionary.get("/FontName", "")).lstrip("/"))
-        if face is None:
-            return {}
-        return {key: b"%d 0 R" % self.numbers[face] for key in ("/FontFile2", "/FontFile3") if key in dictionary}
-
-    def write(self, earlier: Earlier | None, old) -> dict[str, Segment]:
-        """Each face's subset; copied from the `earlier` book (open as `old`) when it holds the
-        same glyphs under the same number (subsetting and deflating three CJK faces took 0.1 s
-        of an edit's rebuild). -> where each lies, as segments."""
-        import uharfbuzz as hb
-        written = {}
-        for (file_key, index), glyphs in self.glyphs.items():
-            number = self.numbers[(file_key, index)]
-            key = hashlib.sha256(repr((ASSEMBLER, file_key, index, number, sorted(glyphs))).encode()).hexdigest()
-            at = self.writer.file.tell()
-            found = earlier.segments.get(key) if old else None
-            if found is not None:
-                self.writer.copy_run(old, found.start, found.end - found.start, found.digest)
-                digest = found.digest
-            else:
-                face = hb.Face(hb.Blob.from_file_path(str(font_file(self.folder, file_key))), index)
-                data = subset_font(face, glyphs)
-                kind = b" /Subtype /OpenType" if data[:4] == b"OTTO" else b" /Length1 %d" % len(data)
-                self.writer.begin_run()
-                self.writer.stream(number, kind + b" /Filter /FlateDecode", zlib.compress(data, 6))
-                digest = self.writer.end_run()
-            self.writer.offsets[number] = at
-            written[key] = Segment(at, self.writer.file.tell(), ((number, 0),), 0, digest=digest)
-        return written
-
-
-def _destination(number: int, y_px: float, height_px: float) -> bytes:
-    return b"[%d 0 R /XYZ null %.2f null]" % (number, (height_px - y_px) * PX)
-
-
-def _toc_links(writer, front: RenderedPart, where: dict, height: float, targets: dict) -> dict[int, list[int]]:
-    """The 目录 points at anchors in other parts (`targets`: its link names -> those anchors):
-    its link annotations are made here."""
-    links: dict[int, list[int]] = {}
-    for page_index, name, (x0, y0, x1, y1) in front.links:
-        anchor = targets.get(name, name)
-        if anchor not in where:
-            continue
-        target, y = where[anchor]
-        number = writer.reserve()
-        writer.object(number, b"<< /Type /Annot /Subtype /Link /Border [0 0 0] /Rect [%.2f %.2f %.2f %.2f] /Dest %s >>" % (
-            x0 * PX, (height - y1) * PX, x1 * PX, (height - y0) * PX, _destination(target, y, height)))
-        links.setdefault(page_index, []).append(number)
-    return links
-
-
-def _outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, height) -> int:
-    """Bookmarks: the colophon and 目录, then each episode with its sections (ISO 32000 §12.3.3)."""
-    def node(title, page, y, children=()):
-        return {"title": title, "dest": _destination(numbers[page], y, height), "children": list(children)}
-
-    items = [node(title, *front.anchors[anchor][::2]) for anchor, title in front_marks.items() if anchor in front.anchors]
-    for chapter, part, start in zip(chapters, episodes, starts):
-        def entry(title, anchor, children=()):
-            page, _, y = part.anchors.get(anchor, (0, 0, 0))
-            return node(title, front_count + start + page, y, [entry(c.title, c.id, c.children) for c in children])
-        items.append(entry(chapter.title, chapter.key, chapter.toc))
-    root = writer.reserve()
-    first, last, count = _outline_items(writer, items, root)
-    writer.object(root, b"<< /Type /Outlines /First %d 0 R /Last %d 0 R /Count %d >>" % (first, last, count)
-                  if items else b"<< /Type /Outlines /Count 0 >>")
-    return root
-
-
-def _outline_items(writer, items: list[dict], parent: int) -> tuple[int, int, int]:
-    numbers = [writer.reserve() for _ in items]
-    total = len(items)
-    for i, (item, number) in enumerate(zip(items, numbers)):
-        fields = [b"/Title " + pikepdf.String(item["title"]).unparse(), b"/Parent %d 0 R" % parent,
-                  b"/Dest " + item["dest"]]
-        if i:
-            fields.append(b"/Prev %d 0 R" % numbers[i - 1])
-        if i + 1 < len(items):
-            fields.append(b"/Next %d 0 R" % numbers[i + 1])
-        if item["children"]:
-            first, last, count = _outline_items(writer, item["children"], number)
-            fields += [b"/First %d 0 R" % first, b"/Last %d 0 R" % last, b"/Count %d" % -count]
-        writer.object(number, b"<< " + b" ".join(fields) + b" >>")
-    return (numbers[0] if numbers else 0), (numbers[-1] if numbers else 0), total
-

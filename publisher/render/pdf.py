@@ -27,17 +27,17 @@ from ..files import atomic_path, atomic_write
 from ..images.cache import ImageCache
 from ..images.process import ImageInfo, for_pdf
 from ..manifest import PdfSettings
-from ..normalize import TocEntry
 from ..themes import Theme
-from .assemble import ChapterMarks, Earlier, Folios, Segment, assemble, body_layout
+from .assemble import ChapterMarks, Folios, assemble, body_layout
 from .pagelist import print_pages, print_source
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
 from .typeset import typeset
+from .segments import Earlier, Segment
 from .press import SLUG_LINE_AT_MM, PressPlan, SlugLine, cmyk_css, dressing, padding, press_images, press_plan
 
 PT_PER_MM = 72 / 25.4
-ASSEMBLY_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
-                                        for name in ("assemble.py", "pdfwrite.py", "press.py"))).hexdigest()[:16]
+ASSEMBLY_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes() for name in (
+    "assemble.py", "pdfwrite.py", "press.py", "fonts.py", "navigation.py", "segments.py"))).hexdigest()[:16]
 PIKEPDF_VERSION = importlib.metadata.version("pikepdf")
 TYPESET_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
                                        for name in ("typeset.py", "autospace.py"))).hexdigest()[:16]
