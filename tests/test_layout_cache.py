@@ -274,3 +274,18 @@ def test_an_edit_is_laid_out_by_the_early_process_and_the_build_never_imports_we
     rebuilt = subprocess.run(args, check=True, capture_output=True, text=True)
     assert "pdf 1 part(s)" in rebuilt.stdout and "weasyprint imported: False" in rebuilt.stdout
     assert ADDED in "".join(pdf_text(tmp_path / "out" / "s.pdf"))
+
+
+def test_a_build_goes_on_when_no_early_layout_process_can_be_started(tmp_path, monkeypatch):
+    """Where a process cannot be forked (a limit on processes), the build lays its parts out as
+    it did before there was an early process, and the book is the same file."""
+    from publisher.render import parts
+    build(SAMPLE, BuildOptions(formats=("pdf",), outdir=tmp_path / "a", offline=True))
+
+    def refuse(self):
+        raise OSError("Resource temporarily unavailable")
+    monkeypatch.setattr(parts._EarlyWorker, "__init__", refuse)
+    shutil.rmtree(tmp_path / "cache" / "pdf")
+    report = build(SAMPLE, BuildOptions(formats=("pdf",), outdir=tmp_path / "b", offline=True))
+    assert report.layouts["pdf"]["laid_out"] > 0
+    assert (tmp_path / "b" / "product-stories.pdf").read_bytes() == (tmp_path / "a" / "product-stories.pdf").read_bytes()

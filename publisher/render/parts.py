@@ -290,7 +290,11 @@ def early_pool():
     if _EARLY:
         yield
         return
-    worker = _EarlyWorker()
+    try:
+        worker = _EarlyWorker()
+    except OSError:  # no process to spare (a limit on processes or memory): parts are laid out as before
+        yield
+        return
     _EARLY.append(worker)
     try:
         yield
