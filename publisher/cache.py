@@ -37,6 +37,15 @@ KINDS = {"images": ("objects", "urls"), "derived": ("derived",), "episodes": ("e
 USES = "uses"
 
 
+def code_version(*paths: Path) -> str:
+    """The code that decides an entry, as part of its key: the sha256 of these files' bytes
+    (16 hex digits), so that changing that code makes new entries."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def default_root() -> Path:
     if env := os.environ.get("PUBLISHER_CACHE"):
         return Path(env)

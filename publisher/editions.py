@@ -25,6 +25,7 @@ from pathlib import Path
 import jinja2
 from lxml import etree
 
+from .cache import code_version
 from .errors import PublisherError
 from .manifest import Manifest
 from .normalize import Episode, TocEntry
@@ -40,7 +41,7 @@ TEXT_ATTRIBUTES = ("alt", "title", "aria-label")
 SEPARATOR = "\ue000"  # a private-use character: in no OpenCC dictionary, so no phrase spans it
 URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'，。；、）」\ue000]+|www\.[^\s<>\"'，。；、）」\ue000]+")
 CJK_QUOTES = {"“": "「", "”": "」", "‘": "『", "’": "』"}
-CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]  # part of the store's key
+CODE_VERSION = code_version(Path(__file__))  # part of the store's key
 
 
 class UnknownEdition(PublisherError):

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from ..cache import Cache
+from ..cache import Cache, code_version
 from ..errors import Problem
 from ..files import atomic_write
 from ..sources import SourceEpisode
@@ -21,15 +21,8 @@ from . import Episode, TocEntry
 PACKAGE = Path(__file__).resolve().parent.parent
 
 
-def _code_version() -> str:
-    """Changes whenever the code that turns a post into an Episode changes."""
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE.glob("normalize/*.py")) + [PACKAGE / "sources.py", PACKAGE / "images" / "urls.py"]:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-CODE_VERSION = _code_version()
+# changes whenever the code that turns a post into an Episode changes
+CODE_VERSION = code_version(*sorted(PACKAGE.glob("normalize/*.py")), PACKAGE / "sources.py", PACKAGE / "images" / "urls.py")
 
 
 class EpisodeStore:

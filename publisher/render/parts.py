@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..cache import Cache, font_file
+from ..cache import Cache, code_version, font_file
 from ..files import atomic_write
 from . import makeup
 from .fonts import LEDGER, keep_font_programs
@@ -31,8 +31,7 @@ from .fonts import LEDGER, keep_font_programs
 PARTS_VERSION = 5  # how parts are written (5: handouts subset their fonts in one HarfBuzz pass)
 WEASYPRINT_VERSION = importlib.metadata.version("weasyprint")  # without importing it (0.5 s)
 # The justification extension and page makeup change layout: their code is part of every key.
-JUSTIFY_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
-                                       for name in ("justify.py", "makeup.py"))).hexdigest()[:16]
+JUSTIFY_CODE = code_version(*(Path(__file__).parent / name for name in ("justify.py", "makeup.py")))
 MAKEUP_PASSES = 2
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..book import Asset, Book, Chapter, PrintPages
-from ..cache import Cache
+from ..cache import Cache, code_version
 from ..errors import Problem
 from ..files import atomic_path, atomic_write
 from ..images.cache import ImageCache
@@ -36,11 +36,10 @@ from .segments import Earlier, Segment
 from .press import SLUG_LINE_AT_MM, PressPlan, SlugLine, cmyk_css, dressing, padding, press_images, press_plan
 
 PT_PER_MM = 72 / 25.4
-ASSEMBLY_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes() for name in (
-    "assemble.py", "pdfwrite.py", "press.py", "fonts.py", "navigation.py", "segments.py"))).hexdigest()[:16]
+ASSEMBLY_CODE = code_version(*(Path(__file__).parent / name for name in (
+    "assemble.py", "pdfwrite.py", "press.py", "fonts.py", "navigation.py", "segments.py")))
 PIKEPDF_VERSION = importlib.metadata.version("pikepdf")
-TYPESET_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
-                                       for name in ("typeset.py", "autospace.py"))).hexdigest()[:16]
+TYPESET_CODE = code_version(*(Path(__file__).parent / name for name in ("typeset.py", "autospace.py")))
 PX_PER_PT = 4 / 3
 BLOCK_SLACK = 0.01  # points
 # A4 reads best at 35-40 characters a line (TYPOGRAPHY.md): 38 of 12 pt, a 161 mm block.

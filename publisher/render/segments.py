@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cache import code_version
+
 # the code that writes a book's bytes: a segment copied from an earlier book must be what it writes now
-WRITER_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
-                                      for name in ("assemble.py", "pdfwrite.py", "fonts.py", "segments.py"))).hexdigest()[:16]
+WRITER_CODE = code_version(*(Path(__file__).parent / name for name in ("assemble.py", "pdfwrite.py", "fonts.py",
+                                                                       "segments.py")))
 
 
 @dataclass(frozen=True)
