@@ -118,12 +118,13 @@ def assemble(front: RenderedPart, episodes: list[RenderedPart], blank: RenderedP
     blanks = _blank_pages(front_count, starts, episodes, front.pages % 2 == 1)
     _write_blanks(frame, blank, blanks + list(range(front_count + body_count, len(numbers))))  # and the last signature's
     earlier = None if dress else earlier
-    with open_earlier(earlier) as old:
-        segments = _write_episodes(frame, episodes, starts, front_count, folios, earlier, old)
+    with open_earlier(earlier) as earlier:
+        segments = _write_episodes(frame, episodes, starts, front_count, folios, earlier)
         if frame.structure.used:
             catalog["/StructTreeRoot"] = b"%d 0 R" % frame.structure.write()
-        segments.update(fonts.write(earlier, old))
-    outline = navigation.outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks, front.size[1])
+        segments.update(fonts.write(earlier))
+    outline = navigation.outline(writer, front, episodes, starts, front_count, numbers, chapters, front_marks,
+                                 front.size[1])
     writer.object(pages_root, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (
         len(numbers), b" ".join(b"%d 0 R" % n for n in numbers)))
     root = writer.reserve()
@@ -169,9 +170,9 @@ def _write_blanks(frame: _Frame, blank: RenderedPart, indexes: list[int]) -> Non
 
 
 def _write_episodes(frame: _Frame, episodes: list[RenderedPart], starts: list[int], front_count: int,
-                    folios: Folios, earlier: Earlier | None, old) -> dict[str, Segment]:
+                    folios: Folios, earlier: Earlier | None) -> dict[str, Segment]:
     """Each episode's pages where the book puts them, their folios stamped; copied from the
-    `earlier` book (open as `old`) where they would be written byte for byte as they are there."""
+    `earlier` book (open) where they would be written byte for byte as they are there."""
     writer = frame.writer
     digits = _digit_forms(writer, folios.sheet, frame.fonts.hook)
     shared = _shared_key(frame, folios, digits)
@@ -179,10 +180,11 @@ def _write_episodes(frame: _Frame, episodes: list[RenderedPart], starts: list[in
     for part, start in zip(episodes, starts):
         first = front_count + start
         base, offset = writer.next_number, frame.structure.next_key
-        key = hashlib.sha256(repr((shared, part.path.name, part.pages, first, start, base, offset)).encode()).hexdigest()
-        found = earlier.segments.get(key) if old else None
+        where_it_goes = (shared, part.path.name, part.pages, first, start, base, offset)
+        key = hashlib.sha256(repr(where_it_goes).encode()).hexdigest()
+        found = earlier.segments.get(key) if earlier else None
         if found is not None:
-            segments[key] = copy_segment(frame.writer, frame.structure, old, found)
+            segments[key] = copy_segment(earlier, writer, frame.structure, found)
         else:
             segments[key] = _write_segment(frame, part, first, start, folios, digits)
         writer.next_number = base + segments[key].reserved
@@ -208,12 +210,12 @@ def _write_segment(frame: _Frame, part: RenderedPart, first: int, start: int, fo
         copier.drain()
         tagged = "/StructTreeRoot" in source.Root
     digest = writer.end_run()
-    used = writer.next_number - base
-    return Segment(at, writer.file.tell(), tuple((n, writer.offsets[n] - at) for n in itertools.islice(writer.offsets, written, None)),
-                   run_of(used, NUMBER_RUN), tuple(k.decode("latin-1") for k in structure.kids[kids:]),
-                   tuple(n.decode("latin-1") for n in structure.nums[nums:]), run_of(structure.next_key - keys, KEY_RUN),
-                   None if had_namespaces or structure.namespaces is None else structure.namespaces.decode("latin-1"),
-                   tagged, digest)
+    objects = tuple((n, writer.offsets[n] - at) for n in itertools.islice(writer.offsets, written, None))
+    namespaces = None if had_namespaces or structure.namespaces is None else structure.namespaces.decode("latin-1")
+    return Segment(at, writer.file.tell(), objects, run_of(writer.next_number - base, NUMBER_RUN),
+                   tuple(k.decode("latin-1") for k in structure.kids[kids:]),
+                   tuple(n.decode("latin-1") for n in structure.nums[nums:]),
+                   run_of(structure.next_key - keys, KEY_RUN), namespaces, tagged, digest)
 
 
 def _shared_key(frame: _Frame, folios: Folios, digits) -> tuple:

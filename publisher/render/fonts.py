@@ -146,27 +146,24 @@ class BookFonts:
             return {}
         return {key: b"%d 0 R" % self.numbers[face] for key in ("/FontFile2", "/FontFile3") if key in dictionary}
 
-    def write(self, earlier: Earlier | None, old) -> dict[str, Segment]:
-        """Each face's subset; copied from the `earlier` book (open as `old`) when it holds the
-        same glyphs under the same number (subsetting and deflating three CJK faces took 0.1 s
-        of an edit's rebuild). -> where each lies, as segments."""
+    def write(self, earlier: Earlier | None) -> dict[str, Segment]:
+        """Each face's subset; copied from the `earlier` book (open) when it holds the same
+        glyphs under the same number (subsetting and deflating three CJK faces took 0.1 s of an
+        edit's rebuild). -> where each lies, as segments."""
         import uharfbuzz as hb
         written = {}
         for (file_key, index), glyphs in self.glyphs.items():
             number = self.numbers[(file_key, index)]
             key = hashlib.sha256(repr((WRITER_CODE, file_key, index, number, sorted(glyphs))).encode()).hexdigest()
-            at = self.writer.file.tell()
-            found = earlier.segments.get(key) if old else None
+            found = earlier.segments.get(key) if earlier else None
             if found is not None:
-                self.writer.copy_run(old, found.start, found.end - found.start, found.digest)
-                digest = found.digest
-            else:
-                face = hb.Face(hb.Blob.from_file_path(str(font_file(self.folder, file_key))), index)
-                data = subset_font(face, glyphs)
-                kind = b" /Subtype /OpenType" if data[:4] == b"OTTO" else b" /Length1 %d" % len(data)
-                self.writer.begin_run()
-                self.writer.stream(number, kind + b" /Filter /FlateDecode", zlib.compress(data, 6))
-                digest = self.writer.end_run()
-            self.writer.offsets[number] = at
-            written[key] = Segment(at, self.writer.file.tell(), ((number, 0),), 0, digest=digest)
+                written[key] = earlier.copy(self.writer, found)
+                continue
+            face = hb.Face(hb.Blob.from_file_path(str(font_file(self.folder, file_key))), index)
+            data = subset_font(face, glyphs)
+            kind = b" /Subtype /OpenType" if data[:4] == b"OTTO" else b" /Length1 %d" % len(data)
+            at = self.writer.file.tell()
+            self.writer.begin_run()
+            self.writer.stream(number, kind + b" /Filter /FlateDecode", zlib.compress(data, 6))
+            written[key] = Segment(at, self.writer.file.tell(), ((number, 0),), 0, digest=self.writer.end_run())
         return written

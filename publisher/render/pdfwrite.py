@@ -95,7 +95,7 @@ class PdfWriter:
     def finish(self, root: int, info: int | None) -> None:
         start = self.file.tell()
         count = self.next_number
-        # numbers never used (an episode's run has room to spare: assemble.NUMBER_RUN) are free
+        # numbers never used (an episode's run has room to spare: segments.NUMBER_RUN) are free
         # entries, linked from object 0 in order, the last back to 0 (ISO 32000-1 §7.5.4)
         free = [number for number in range(1, count) if number not in self.offsets]
         following = dict(zip(free, free[1:] + [0]))

@@ -40,10 +40,21 @@ class Segment:
 
 @dataclass(frozen=True)
 class Earlier:
-    """A book written before (a file of its own, still as written) and its segments by key."""
+    """A book written before (a file of its own, still as written) and its segments by key;
+    `file` while it is open to copy from (`open_earlier`)."""
 
     path: Path
     segments: dict
+    file: object = None
+
+    def copy(self, writer, segment: Segment) -> Segment:
+        """A segment's bytes copied from this book as they lie, its objects' offsets noted in
+        `writer`; -> where it lies in the new book."""
+        at = writer.file.tell()
+        writer.copy_run(self.file, segment.start, segment.end - segment.start, segment.digest)
+        for number, offset in segment.objects:
+            writer.offsets[number] = at + offset
+        return dataclasses.replace(segment, start=at, end=writer.file.tell())
 
 
 # An episode's objects take a run of object numbers, and its tags a run of parent-tree keys,
@@ -57,30 +68,27 @@ def run_of(used: int, step: int) -> int:
     return -(-(used + step // 4) // step) * step
 
 
-def copy_segment(writer, structure, old, segment: Segment) -> Segment:
-    """An episode's objects as an earlier book (open as `old`) holds them, copied as they lie:
-    their offsets into `writer`, their tags into the book's `structure`."""
-    at = writer.file.tell()
-    writer.copy_run(old, segment.start, segment.end - segment.start, segment.digest)
-    for number, offset in segment.objects:
-        writer.offsets[number] = at + offset
+def copy_segment(earlier: Earlier, writer, structure, segment: Segment) -> Segment:
+    """An episode's objects as the `earlier` book holds them, copied as they lie: their bytes and
+    offsets into `writer`, their tags into the book's `structure`."""
+    copied = earlier.copy(writer, segment)
     structure.kids += [k.encode("latin-1") for k in segment.kids]
     structure.nums += [n.encode("latin-1") for n in segment.nums]
     if segment.namespaces is not None and structure.namespaces is None:
         structure.namespaces = segment.namespaces.encode("latin-1")
     structure.used = structure.used or segment.tagged
-    return dataclasses.replace(segment, start=at, end=writer.file.tell())
+    return copied
 
 
 @contextlib.contextmanager
 def open_earlier(earlier: Earlier | None):
-    """The earlier book to copy from, or None (none, or gone)."""
+    """The earlier book, open to copy from; or None (there is none, or it is gone)."""
     try:
-        old = open(earlier.path, "rb") if earlier else None
+        file = open(earlier.path, "rb") if earlier else None
     except OSError:
-        old = None
+        file = None
     try:
-        yield old
+        yield dataclasses.replace(earlier, file=file) if file else None
     finally:
-        if old:
-            old.close()
+        if file:
+            file.close()
