@@ -150,3 +150,19 @@ def test_fonts_are_kept_as_references_to_the_installed_files(tmp_path):
     ref = json.loads((folder / "k1.ref").read_text())
     (folder / "k1.ref").write_text(json.dumps({**ref, "mtime_ns": ref["mtime_ns"] + 1}))  # the package was upgraded
     assert font_file(folder, "k1") is None and font_file(folder, "missing") is None
+
+
+def test_a_series_rebuilt_in_one_process_keeps_its_typeset_bodies_through_prune(tmp_path, monkeypatch):
+    """The preview builds again and again in one process: each build records the typeset bodies
+    it used (render/pdf.py keeps them in memory too), so pruning for that series keeps them and
+    its next build typesets nothing."""
+    from publisher.render import pdf
+    series = series_with(tmp_path / "s", {"a.md": "第一篇", "b.md": "第二篇"})
+    for out in ("one", "two"):  # the second build finds every body in this process's memory
+        build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / out, offline=True, jobs=1))
+    assert invoke("cache", "prune", str(series)).exit_code == 0
+    typeset = []
+    monkeypatch.setattr(pdf, "typeset", lambda body: typeset.append(body) or body)
+    pdf._typeset_at.cache_clear()  # a new process
+    build(series, BuildOptions(formats=("pdf",), outdir=tmp_path / "three", offline=True, jobs=1))
+    assert typeset == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import importlib.metadata
@@ -31,9 +32,9 @@ from ..themes import Theme
 from .assemble import ChapterMarks, Folios, assemble, body_layout
 from .pagelist import print_pages, print_source
 from .parts import PartCache, PartJob, RenderedPart, default_workers, render_all
-from .typeset import typeset
-from .segments import Earlier, Segment
 from .press import SLUG_LINE_AT_MM, PressPlan, SlugLine, cmyk_css, dressing, padding, press_images, press_plan
+from .segments import Earlier, Segment
+from .typeset import typeset
 
 PT_PER_MM = 72 / 25.4
 ASSEMBLY_CODE = code_version(*(Path(__file__).parent / name for name in (
@@ -140,23 +141,25 @@ def _view(chapter: Chapter, book: Book, href, cache: Cache) -> dict:
             "body": chapter.body_with(href, _typeset(chapter.body, cache))}
 
 
-_TYPESET: dict[str, str] = {}
-
-
 def _typeset(body: str, cache: Cache) -> str:
-    """`typeset` of a chapter body (its images still `asset:` references), once per body and
-    process (a build of several formats asks for each again: the screen parts, the press
-    parts' makeup lookup, the handouts) and kept in the cache: typesetting 100 episodes took
-    0.43 s of every build, one with nothing to lay out or one edited post alike."""
+    """`typeset` of a chapter body (its images still `asset:` references), kept in the cache:
+    typesetting 100 episodes took 0.43 s of every build, one with nothing to lay out or one
+    edited post alike. Each build notes the entry as used (for `publisher cache prune`)."""
     key = hashlib.sha256((TYPESET_CODE + body).encode("utf-8", "surrogatepass")).hexdigest()
-    if key not in _TYPESET:
-        path = cache.use(cache.folder("typeset") / key[:2] / f"{key}.html")
-        try:
-            _TYPESET[key] = path.read_text(encoding="utf-8")
-        except OSError:
-            _TYPESET[key] = typeset(body)
-            atomic_write(path, _TYPESET[key].encode("utf-8"))
-    return _TYPESET[key]
+    return _typeset_at(cache.use(cache.folder("typeset") / key[:2] / f"{key}.html"), body)
+
+
+@functools.lru_cache(maxsize=256)
+def _typeset_at(path: Path, body: str) -> str:
+    """The entry at `path`, made first when missing; once per process (a build of several
+    formats asks for each body again: the screen parts, the press parts' makeup lookup, the
+    handouts), the last 256 of them (the preview rebuilds for hours)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        text = typeset(body)
+        atomic_write(path, text.encode("utf-8"))
+        return text
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,8 @@ def _lay_out(book: Book, theme: Theme, cache: ImageCache, press: bool, workers: 
     twins = {}
     if press_twins and not press:
         twin_setup = _setup(book, theme, cache, press=True)
-        twins = {job.name: job for job in _episode_jobs(book, theme, twin_setup, _images(book, cache, twin_setup, workers), cache)}
+        twin_images = _images(book, cache, twin_setup, workers)
+        twins = {job.name: job for job in _episode_jobs(book, theme, twin_setup, twin_images, cache)}
     jobs.append(PartJob("blank", '<html lang="zh"><body class="book"></body></html>', _body_styles(book, theme, setup),
                         setup.roots, setup.options, defer_fonts=True))
     jobs.append(_digits_job(setup, theme))
