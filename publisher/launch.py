@@ -13,9 +13,6 @@ import contextlib
 import gc
 import sys
 
-PDF_FORMATS = {"pdf", "print", "cover", "handouts"}
-
-
 def run() -> None:
     from .render.parts import early_pool
     with early_pool() if _builds_pdf(sys.argv[1:]) else contextlib.nullcontext():
@@ -30,8 +27,9 @@ def run() -> None:
 
 
 def _builds_pdf(args: list[str]) -> bool:
-    """Does this command line ask `build` for a PDF laid out in more than one process (as
-    pipeline.build starts the early process: no -f means epub and pdf)?"""
+    """Does this command line ask `build` for PDF parts laid out in other processes (the rule
+    pipeline.build applies: parts.wants_early_pool)?"""
+    from .render.parts import wants_early_pool
     if not args or args[0] != "build" or "--help" in args:
         return False
     formats, jobs, rest = [], None, iter(args[1:])
@@ -46,4 +44,5 @@ def _builds_pdf(args: list[str]) -> bool:
             jobs = next(rest, "")
         elif arg.startswith("--jobs="):
             jobs = arg.partition("=")[2]
-    return jobs != "1" and (not formats or bool(PDF_FORMATS & set(formats)))
+    # no -f: the default formats, which include the PDF (pipeline.DEFAULT_FORMATS)
+    return wants_early_pool(formats or ("pdf",), int(jobs) if jobs and jobs.isdigit() else None)

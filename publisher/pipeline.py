@@ -209,10 +209,9 @@ def prepare(series: Path, options: BuildOptions, timings: Timings,
 
 
 def build(series: Path, options: BuildOptions, progress: Callable[[str, int, int], None] | None = None) -> Report:
-    from .render.parts import default_workers, early_pool
+    from .render.parts import early_pool, wants_early_pool
     # PDF parts are laid out in other processes: one starts now, and imports WeasyPrint while the book is prepared
-    pdfs = {"pdf", "print", "cover", "handouts"} & set(options.formats) and (options.jobs or default_workers()) > 1
-    with early_pool() if pdfs else contextlib.nullcontext():
+    with early_pool() if wants_early_pool(options.formats, options.jobs) else contextlib.nullcontext():
         return _build(series, options, progress)
 
 

@@ -139,8 +139,10 @@ def test_the_summary_points_at_the_report_it_wrote(tmp_path):
     (["build", "--help"], False),
     (["serve", "s"], False),
 ])
-def test_the_command_starts_a_layout_process_early_only_for_a_pdf_build(args, pdf):
+def test_the_command_starts_a_layout_process_early_only_for_a_pdf_build(args, pdf, monkeypatch):
     """`publisher` forks the early layout process before it loads the command (launch.py) only
-    when the command line asks for PDFs laid out in more than one process."""
+    when the command line asks for PDFs laid out in more than one process (on two cores)."""
     from publisher.launch import _builds_pdf
+    from publisher.render import parts
+    monkeypatch.setattr(parts, "default_workers", lambda: 2)
     assert _builds_pdf(args) is pdf

@@ -276,6 +276,13 @@ def render_all(jobs: list[PartJob], store: PartCache, workers: int, progress=Non
 
 
 _EARLY: list["_EarlyWorker"] = []  # the layout process of the build under way (early_pool)
+LAID_OUT = frozenset({"pdf", "print", "cover", "handouts"})  # the formats whose parts are laid out here
+
+
+def wants_early_pool(formats, jobs: int | None) -> bool:
+    """Is the early layout process worth starting for a build of `formats` in `jobs` processes
+    (one process lays its parts out itself)?"""
+    return bool(LAID_OUT & set(formats)) and (jobs or default_workers()) > 1
 
 
 @contextlib.contextmanager
