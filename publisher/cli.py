@@ -326,4 +326,3 @@ def doctor_command():
         if f.fix:
             click.echo(f"     fix: {f.fix}")
     sys.exit(0 if all(f.ok for f in findings) else 1)
-
