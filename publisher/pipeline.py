@@ -134,7 +134,7 @@ def build_handout(post: Path, output: Path, offline: bool = False, cache_root: P
     with timings("images"):
         localized = localize(episode.image_urls, manifest.images, cache, offline=offline)
     book = build_book(manifest, [episode], localized, build_time([Path(post)]))
-    from .render.pdf import write_handouts
+    from .render.handouts import write_handouts
     output.parent.mkdir(parents=True, exist_ok=True)
     with timings("handouts"):
         write_handouts(book, [(book.chapters[0], output)], load_theme("default"), cache, workers=1)
@@ -285,7 +285,7 @@ def _cover(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: B
 
 
 def _handouts(book: Book, outdir: Path, theme: Theme, cache: ImageCache, options: BuildOptions, progress):
-    from .render.pdf import write_handouts
+    from .render.handouts import write_handouts
     folder = outdir / f"handouts{book.manifest.edition_suffix}"
     paths = [folder / f"{i:03d}-{slugify(c.title)[:40]}.pdf" for i, c in enumerate(book.chapters, 1)]
     folder.mkdir(parents=True, exist_ok=True)

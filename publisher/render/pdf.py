@@ -1,4 +1,4 @@
-"""Book -> the PDF book (screen or press) and A4 handouts, with WeasyPrint.
+"""Book -> the PDF book (screen or press), with WeasyPrint (its A4 handouts: handouts.py).
 
 Recipe for the book: each episode is laid out as its own document (in parallel, and cached by
 content: an unchanged episode is never laid out again); the front matter (title page,
@@ -43,8 +43,6 @@ PIKEPDF_VERSION = importlib.metadata.version("pikepdf")
 TYPESET_CODE = code_version(*(Path(__file__).parent / name for name in ("typeset.py", "autospace.py")))
 PX_PER_PT = 4 / 3
 BLOCK_SLACK = 0.01  # points
-# A4 reads best at 35-40 characters a line (TYPOGRAPHY.md): 38 of 12 pt, a 161 mm block.
-HANDOUT_FONT_PT, HANDOUT_CHARS = 12, 38
 FOLIO_GAP_MM = 5  # from the text block's foot to the top of the folio
 FRONT_MARKS = {"colophon": "版权信息", "toc": "目录"}
 MAX_TOC_SECTIONS = 150  # past this, a printed 目录 with every section runs to many pages: episodes only
@@ -133,7 +131,7 @@ def _setup(book: Book, theme: Theme, cache: ImageCache, press: bool) -> _Setup:
     return _Setup(g, tuple(str(r) for r in roots), base_css, created, plan)
 
 
-def _view(chapter: Chapter, book: Book, href, cache: Cache) -> dict:
+def chapter_view(chapter: Chapter, book: Book, href, cache: Cache) -> dict:
     """What the templates need of a chapter."""
     return {"key": chapter.key, "number": chapter.number, "title": chapter.title, "lang": chapter.lang,
             "subtitle": chapter.subtitle, "short_title": chapter.short_title,
@@ -226,7 +224,7 @@ def _episode_jobs(book: Book, theme: Theme, setup: _Setup, images: dict, cache: 
     """One part per episode, named by its key."""
     styles = _body_styles(book, theme, setup)
     tags = setup.options if setup.press else (("pdf_tags", True),)  # the screen PDF is tagged for assistive technology
-    return [PartJob(c.key, theme.render("pdf/body.html", book=book, chapters=[_view(c, book, images.get, cache)],
+    return [PartJob(c.key, theme.render("pdf/body.html", book=book, chapters=[chapter_view(c, book, images.get, cache)],
                                         created=setup.created), styles, setup.roots, tags, defer_fonts=True,
                     makeup=True)
             for c in book.chapters]
@@ -409,40 +407,3 @@ def low_resolution(book: Book, g: Geometry) -> list[Problem]:
                     f"({asset.width} px across {placed_pt / PT_PER_MM:.0f} mm; {wanted} ppi wanted)",
                     str(chapter.source)))
     return problems
-
-
-def write_handouts(book: Book, chapters: list[tuple[Chapter, Path]], theme: Theme, cache: ImageCache,
-                   workers: int | None = None, progress=None) -> None:
-    """An A4 handout per (chapter, path): laid out in the pool and kept in the part cache like
-    the book's parts (keyed by markup, stylesheets and settings), so an unchanged handout is a
-    copy of its cached PDF and a changed one is laid out alone. Handouts embed their own font
-    subsets: each is a file of its own."""
-    theme.env.filters["css_string"] = css_string
-    images = {key: pdf_image(asset, cache, lossless=False).as_uri() for key, asset in book.assets.items()}
-    g = geometry(PdfSettings(trim=(210.0, 297.0)), press=False, font_pt=HANDOUT_FONT_PT, chars=HANDOUT_CHARS)
-    roots = (str(cache.root / "objects"), str(cache.root / "derived"), *(str(f) for f in theme.folders))
-    jobs = [_handout_job(chapter, book, theme, images, g, roots, cache) for chapter, _ in chapters]
-    parts = render_all(jobs, PartCache(cache), workers or default_workers(), progress, stage="handouts")
-    for part, (_, path) in zip(parts, chapters):
-        atomic_write(path, part.path.read_bytes())
-
-
-def _handout_job(chapter: Chapter, book: Book, theme: Theme, images: dict, g: Geometry, roots: tuple,
-                 cache: Cache) -> PartJob:
-    """A handout's part. Dated when its own post last changed (clamped to the build's date, as
-    reproducible builds clamp file times to SOURCE_DATE_EPOCH), so editing one post changes
-    only its own handout's key."""
-    view = _view(chapter, book, images.get, cache)
-    header = book.title + (f" · 第 {chapter.number} 期" if chapter.number is not None else "")
-    created = min(book.modified, _changed(chapter.source) or book.modified)
-    page_css = theme.render("pdf/handout-pages.css", header=header, byline=view["byline"], g=g)
-    markup = theme.render("pdf/handout.html", chapter=view, series=book.title,
-                          created=created.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    return PartJob(f"handout-{chapter.key}", markup, (theme.css("pdf.css"), page_css), roots)
-
-
-def _changed(path: Path) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromtimestamp(int(path.stat().st_mtime), dt.timezone.utc)
-    except OSError:
-        return None
